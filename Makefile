@@ -52,7 +52,7 @@ PROG_MAINS := controlplane/main.c:edgeplane agent/main.c:edge-agent cli/main.c:e
 # A program is built once its main file exists (the parts land one by one).
 PROGS := $(foreach pm,$(PROG_MAINS),$(if $(wildcard $(word 1,$(subst :, ,$(pm)))),$(BUILD)/bin/$(word 2,$(subst :, ,$(pm)))))
 
-all: $(PROGS) guests tests-build
+all: $(PROGS) guests tests-build bench-build
 
 $(BUILD)/bin/edgeplane: $(BUILD)/obj/controlplane/main.o $(call libfiles,$(EDGEPLANE_LIBS))
 	@mkdir -p $(dir $@)
@@ -78,6 +78,13 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(call libfiles,$(ALL_LIBS))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 tests-build: $(TEST_BINS)
+
+# Benchmark programs: every bench/<name>/*.c is one program, run by bench/<name>/run.sh.
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*/*.c))
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(call libfiles,$(ALL_LIBS))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+bench-build: $(BENCH_BINS)
 
 # Wasm guests (tests/guests/*.c): built for wasm32-wasi and natively, to compare.
 WASI_CC     ?= clang --target=wasm32-wasi --sysroot=/usr
@@ -130,7 +137,7 @@ run:
 bench:
 	scripts/deps.sh --bench
 	$(MAKE) all
-	scripts/bench.sh $(BUILD) $(SHARED)
+	scripts/bench.sh $(BUILD) $(SHARED) $(BENCH)
 
 fuzz:
 	scripts/fuzz.sh $(FUZZ_SECONDS)
@@ -138,7 +145,7 @@ fuzz:
 clean:
 	rm -rf build
 
-.PHONY: all test asan run bench fuzz clean unit spec spec-convert guests tests-build
+.PHONY: all test asan run bench fuzz clean unit spec spec-convert guests tests-build bench-build
 .DELETE_ON_ERROR:
 .SECONDARY:
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
