@@ -122,8 +122,8 @@ unit: $(call suite_bins,unit) guests
 	scripts/run-suite.sh $(BUILD) unit
 
 test:
-	scripts/deps.sh
-	$(MAKE) all
+	scripts/deps.sh --browser
+	$(MAKE) -j$(shell nproc) all
 	SHARED=$(SHARED) scripts/test.sh $(BUILD)
 
 asan:
@@ -131,12 +131,12 @@ asan:
 
 run:
 	scripts/deps.sh
-	$(MAKE) all
+	$(MAKE) -j$(shell nproc) all
 	scripts/run.sh $(BUILD) $(RUN_ARGS)
 
 bench:
 	scripts/deps.sh --bench
-	$(MAKE) all
+	$(MAKE) -j$(shell nproc) all
 	scripts/bench.sh $(BUILD) $(SHARED) $(BENCH)
 
 fuzz:
