@@ -1,0 +1,1307 @@
+/* Validation and compilation of function bodies (Wasm 2.0 section 3.3, with the algorithm of the
+ * spec's validation appendix) in a single pass into slot-addressed three-operand code.
+ *
+ * Code format: an array of 32-bit words; each instruction is an opcode word followed by its
+ * operands. Operands are frame slot indices (fp[i]), immediates or absolute code positions.
+ * Frame layout: params and locals in slots [0, nlocals), then the operand stack: the value at
+ * stack height h lives in slot nlocals + h ("canonical slot"), so every operand has a fixed slot
+ * known at compile time and the interpreter keeps no stack pointer. local.get produces no code:
+ * the stack entry refers to the local's slot directly until something could change it
+ * ("materialization" copies it to its canonical slot first). A value-producing instruction
+ * directly followed by local.set writes into the local (its destination is retargeted).
+ * Calls pass arguments in place: the callee's frame starts at the first argument's slot. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/internal.h"
+#include "runtime/reader.h"
+
+struct rt_cc;
+struct rt_cc *rt__cc_create(void);
+void rt__cc_free(struct rt_cc *cc);
+void rt__compile_body(struct rt_cc *cc, struct rt_rd *r, wasm_module *m, uint32_t defidx);
+
+#define NO_POS UINT32_MAX
+
+struct val {
+	uint8_t type;
+	uint32_t slot;
+};
+
+enum { C_FUNC, C_BLOCK, C_LOOP, C_IF, C_ELSE };
+
+struct ctl {
+	uint8_t kind;
+	bool unreachable; /* validation: the rest of this block is stack-polymorphic */
+	bool dead;        /* emission: code here can never run (inherited from the parent) */
+	uint32_t nparams, nresults;
+	const uint8_t *params, *results;
+	uint32_t height;     /* operand stack height below the block's params */
+	uint32_t loop_pc;    /* C_LOOP: branch target */
+	uint32_t patches;    /* linked list (through code words) of forward branch sites */
+	uint32_t else_patch; /* C_IF: the BR_UNLESS target word */
+	uint32_t fuel_pos;   /* C_LOOP: the FUEL cost word; C_FUNC: NO_POS */
+	uint32_t fuel;       /* instructions charged at this fuel point so far */
+	uint8_t single;      /* storage for a one-value block type */
+};
+
+struct rt_cc {
+	struct rt_rd *r;
+	wasm_module *m;
+	uint32_t *code;
+	uint32_t ncode, capcode;
+	struct val *st;
+	uint32_t nst, capst;
+	struct ctl *ctl;
+	uint32_t nctl, capctl;
+	uint8_t *ltypes;
+	uint32_t capltypes;
+	uint32_t nlocals;
+	uint32_t max_height;
+	uint32_t fuel_ctl; /* index of the innermost fuel point (C_FUNC or C_LOOP) */
+	/* Peephole state: the last emitted instruction wrote stack height fresh_h through the
+	 * destination word at fresh_dst, and ended at fresh_end. */
+	uint32_t fresh_dst, fresh_end, fresh_h;
+};
+
+struct rt_cc *rt__cc_create(void)
+{
+	return calloc(1, sizeof(struct rt_cc));
+}
+
+void rt__cc_free(struct rt_cc *cc)
+{
+	if (!cc)
+		return;
+	free(cc->code);
+	free(cc->st);
+	free(cc->ctl);
+	free(cc->ltypes);
+	free(cc);
+}
+
+static void *grow(struct rt_cc *cc, void *p, uint32_t *cap, uint32_t need, size_t elem)
+{
+	if (need <= *cap)
+		return p;
+	uint32_t nc = *cap ? *cap : 64;
+	while (nc < need)
+		nc *= 2;
+	void *q = realloc(p, (size_t)nc * elem);
+	if (!q)
+		rt__fail(cc->r, "out of memory");
+	*cap = nc;
+	return q;
+}
+
+static const char *tname(uint8_t t)
+{
+	switch (t) {
+	case WASM_I32: return "i32";
+	case WASM_I64: return "i64";
+	case WASM_F32: return "f32";
+	case WASM_F64: return "f64";
+	case WASM_FUNCREF: return "funcref";
+	case WASM_EXTERNREF: return "externref";
+	default: return "unknown";
+	}
+}
+
+static inline struct ctl *top(struct rt_cc *cc)
+{
+	return &cc->ctl[cc->nctl - 1];
+}
+
+static inline bool dead(struct rt_cc *cc)
+{
+	struct ctl *c = top(cc);
+	return c->unreachable || c->dead;
+}
+
+/* ---- Emission --------------------------------------------------------------------------- */
+
+static inline void emit(struct rt_cc *cc, uint32_t w)
+{
+	if (cc->ncode == cc->capcode)
+		cc->code = grow(cc, cc->code, &cc->capcode, cc->ncode + 1, sizeof *cc->code);
+	cc->code[cc->ncode++] = w;
+}
+
+static inline uint32_t canon(struct rt_cc *cc, uint32_t h)
+{
+	return cc->nlocals + h;
+}
+
+static void emit_copy(struct rt_cc *cc, uint32_t dst, uint32_t src)
+{
+	if (dst == src || dead(cc))
+		return;
+	emit(cc, OP_COPY);
+	emit(cc, dst);
+	emit(cc, src);
+}
+
+/* Moves stack entry i to its canonical slot if it refers to a local. */
+static void materialize(struct rt_cc *cc, uint32_t i)
+{
+	struct val *v = &cc->st[i];
+	uint32_t c = canon(cc, i);
+	if (v->slot != c) {
+		emit_copy(cc, c, v->slot);
+		v->slot = c;
+	}
+}
+
+static void materialize_from(struct rt_cc *cc, uint32_t from)
+{
+	for (uint32_t i = from; i < cc->nst; i++)
+		materialize(cc, i);
+}
+
+/* ---- Operand stack (validation) --------------------------------------------------------- */
+
+static void push(struct rt_cc *cc, uint8_t t, uint32_t slot)
+{
+	if (cc->nst == cc->capst)
+		cc->st = grow(cc, cc->st, &cc->capst, cc->nst + 1, sizeof *cc->st);
+	cc->st[cc->nst].type = t;
+	cc->st[cc->nst].slot = slot;
+	cc->nst++;
+	if (cc->nst > cc->max_height) {
+		cc->max_height = cc->nst;
+		if (cc->nlocals + cc->max_height > RT_MAX_FRAME_SLOTS)
+			rt__fail(cc->r, "function too large (operand stack deeper than %u)",
+				 RT_MAX_FRAME_SLOTS);
+	}
+}
+
+/* Pushes a result at its canonical slot; returns that slot. */
+static uint32_t push_new(struct rt_cc *cc, uint8_t t)
+{
+	uint32_t s = canon(cc, cc->nst);
+	push(cc, t, s);
+	return s;
+}
+
+static struct val pop_any(struct rt_cc *cc)
+{
+	struct ctl *c = top(cc);
+	if (cc->nst == c->height) {
+		if (c->unreachable)
+			return (struct val){RT_UNKNOWN, canon(cc, cc->nst)};
+		rt__fail(cc->r, "type mismatch: operand stack underflow");
+	}
+	return cc->st[--cc->nst];
+}
+
+static struct val pop(struct rt_cc *cc, uint8_t want)
+{
+	struct val v = pop_any(cc);
+	if (v.type != want && v.type != RT_UNKNOWN && want != RT_UNKNOWN)
+		rt__fail(cc->r, "type mismatch: expected %s, got %s", tname(want), tname(v.type));
+	return v;
+}
+
+static void set_unreachable(struct rt_cc *cc)
+{
+	struct ctl *c = top(cc);
+	cc->nst = c->height;
+	c->unreachable = true;
+}
+
+/* Checks (without popping) that the top of the stack matches types[0..n). */
+static void check_top(struct rt_cc *cc, const uint8_t *types, uint32_t n)
+{
+	struct ctl *c = top(cc);
+	for (uint32_t k = 0; k < n; k++) {
+		uint8_t want = types[n - 1 - k];
+		if (cc->nst < c->height + k + 1) {
+			if (c->unreachable)
+				continue;
+			rt__fail(cc->r, "type mismatch: expected %s, operand stack is empty", tname(want));
+		}
+		uint8_t got = cc->st[cc->nst - 1 - k].type;
+		if (got != want && got != RT_UNKNOWN)
+			rt__fail(cc->r, "type mismatch: expected %s, got %s", tname(want), tname(got));
+	}
+}
+
+/* ---- Fuel ------------------------------------------------------------------------------- */
+
+static inline void charge(struct rt_cc *cc)
+{
+	cc->ctl[cc->fuel_ctl].fuel++;
+}
+
+/* ---- Control ---------------------------------------------------------------------------- */
+
+static struct ctl *push_ctl(struct rt_cc *cc, uint8_t kind, uint32_t np, const uint8_t *params,
+			    uint32_t nr, const uint8_t *results)
+{
+	bool d = cc->nctl ? dead(cc) : false;
+	if (cc->nctl == cc->capctl)
+		cc->ctl = grow(cc, cc->ctl, &cc->capctl, cc->nctl + 1, sizeof *cc->ctl);
+	struct ctl *c = &cc->ctl[cc->nctl++];
+	memset(c, 0, sizeof *c);
+	c->kind = kind;
+	c->dead = d;
+	c->nparams = np;
+	c->params = params;
+	c->nresults = nr;
+	c->results = results;
+	c->height = cc->nst - np;
+	c->patches = NO_POS;
+	c->else_patch = NO_POS;
+	c->fuel_pos = NO_POS;
+	return c;
+}
+
+static void read_blocktype(struct rt_cc *cc, uint32_t *np, const uint8_t **params, uint32_t *nr,
+			   const uint8_t **results, uint8_t *single)
+{
+	int64_t bt = rt__rd_s33(cc->r);
+	*np = 0;
+	*params = NULL;
+	if (bt == -64) { /* 0x40: [] -> [] */
+		*nr = 0;
+		*results = NULL;
+	} else if (bt < 0) {
+		uint8_t t = (uint8_t)(bt & 0x7f);
+		switch (t) {
+		case WASM_I32: case WASM_I64: case WASM_F32: case WASM_F64:
+		case WASM_FUNCREF: case WASM_EXTERNREF:
+			break;
+		default:
+			rt__fail(cc->r, "malformed block type");
+		}
+		*single = t;
+		*nr = 1;
+		*results = NULL; /* stored in ctl.single */
+	} else {
+		if ((uint64_t)bt >= cc->m->ntypes)
+			rt__fail(cc->r, "unknown type %lld", (long long)bt);
+		const struct rt_functype *ft = &cc->m->types[bt];
+		*np = ft->nparams;
+		*params = ft->types;
+		*nr = ft->nresults;
+		*results = ft->types + ft->nparams;
+	}
+}
+
+/* Patches every forward branch site of list `head` to `target`. */
+static void patch_list(struct rt_cc *cc, uint32_t head, uint32_t target)
+{
+	while (head != NO_POS) {
+		uint32_t next = cc->code[head];
+		cc->code[head] = target - head;
+		head = next;
+	}
+}
+
+/* Emits a branch target word for label `c`. */
+static void emit_target(struct rt_cc *cc, struct ctl *c)
+{
+	if (c->kind == C_LOOP) {
+		emit(cc, c->loop_pc - cc->ncode);
+	} else {
+		emit(cc, c->patches);
+		c->patches = cc->ncode - 1;
+	}
+}
+
+static inline uint32_t label_arity(struct ctl *c)
+{
+	return c->kind == C_LOOP ? c->nparams : c->nresults;
+}
+
+/* Block result types; a single-value block type lives in ctl.single (not a pointer, since
+ * the ctl array may move). */
+static inline const uint8_t *res(struct ctl *c)
+{
+	return c->results ? c->results : &c->single;
+}
+
+static inline const uint8_t *label_types(struct ctl *c)
+{
+	return c->kind == C_LOOP ? c->params : res(c);
+}
+
+/* Copies the top n (materialized) values to the label's slots. */
+static void emit_label_copies(struct rt_cc *cc, struct ctl *c, uint32_t n)
+{
+	uint32_t src = cc->nst - n;
+	uint32_t dst = c->kind == C_FUNC ? 0 : cc->nlocals + c->height;
+	uint32_t srcslot = canon(cc, src);
+	for (uint32_t k = 0; k < n; k++)
+		emit_copy(cc, dst + k, srcslot + k);
+}
+
+static bool label_needs_copies(struct rt_cc *cc, struct ctl *c, uint32_t n)
+{
+	if (n == 0)
+		return false;
+	uint32_t dst = c->kind == C_FUNC ? 0 : cc->nlocals + c->height;
+	return dst != canon(cc, cc->nst - n);
+}
+
+/* Unconditional jump (br / return) to label `c`, values already type-checked. */
+static void emit_jump(struct rt_cc *cc, struct ctl *c)
+{
+	if (dead(cc))
+		return;
+	uint32_t n = label_arity(c);
+	materialize_from(cc, cc->nst - n);
+	emit_label_copies(cc, c, n);
+	if (c->kind == C_FUNC) {
+		emit(cc, OP_RETURN);
+	} else {
+		emit(cc, OP_BR);
+		emit_target(cc, c);
+	}
+}
+
+static struct ctl *label(struct rt_cc *cc, uint32_t depth)
+{
+	if (depth >= cc->nctl)
+		rt__fail(cc->r, "unknown label %u", depth);
+	return &cc->ctl[cc->nctl - 1 - depth];
+}
+
+static void invalidate_fresh(struct rt_cc *cc)
+{
+	cc->fresh_end = NO_POS;
+}
+
+/* Records that the instruction just emitted wrote stack height h through word dstpos. */
+static void mark_fresh(struct rt_cc *cc, uint32_t dstpos)
+{
+	cc->fresh_dst = dstpos;
+	cc->fresh_end = cc->ncode;
+	cc->fresh_h = cc->nst - 1;
+}
+
+/* ---- Generic instruction shapes --------------------------------------------------------- */
+
+static void op_unary(struct rt_cc *cc, uint32_t op, uint8_t in, uint8_t out)
+{
+	struct val a = pop(cc, in);
+	uint32_t d = push_new(cc, out);
+	if (dead(cc))
+		return;
+	emit(cc, op);
+	emit(cc, d);
+	emit(cc, a.slot);
+	mark_fresh(cc, cc->ncode - 2);
+}
+
+static void op_binary(struct rt_cc *cc, uint32_t op, uint8_t in, uint8_t out)
+{
+	struct val b = pop(cc, in);
+	struct val a = pop(cc, in);
+	uint32_t d = push_new(cc, out);
+	if (dead(cc))
+		return;
+	emit(cc, op);
+	emit(cc, d);
+	emit(cc, a.slot);
+	emit(cc, b.slot);
+	mark_fresh(cc, cc->ncode - 3);
+}
+
+/* Signature of the numeric opcodes 0x45..0xc4: input type(s), output type, arity. */
+struct numsig {
+	uint8_t in, out, arity;
+};
+
+static struct numsig numeric_sig(uint8_t op)
+{
+	const uint8_t i = WASM_I32, I = WASM_I64, f = WASM_F32, F = WASM_F64;
+	if (op == 0x45) return (struct numsig){i, i, 1};
+	if (op <= 0x4f) return (struct numsig){i, i, 2};
+	if (op == 0x50) return (struct numsig){I, i, 1};
+	if (op <= 0x5a) return (struct numsig){I, i, 2};
+	if (op <= 0x60) return (struct numsig){f, i, 2};
+	if (op <= 0x66) return (struct numsig){F, i, 2};
+	if (op <= 0x69) return (struct numsig){i, i, 1};
+	if (op <= 0x78) return (struct numsig){i, i, 2};
+	if (op <= 0x7b) return (struct numsig){I, I, 1};
+	if (op <= 0x8a) return (struct numsig){I, I, 2};
+	if (op <= 0x91) return (struct numsig){f, f, 1};
+	if (op <= 0x98) return (struct numsig){f, f, 2};
+	if (op <= 0x9f) return (struct numsig){F, F, 1};
+	if (op <= 0xa6) return (struct numsig){F, F, 2};
+	switch (op) {
+	case 0xa7: return (struct numsig){I, i, 1};
+	case 0xa8: case 0xa9: return (struct numsig){f, i, 1};
+	case 0xaa: case 0xab: return (struct numsig){F, i, 1};
+	case 0xac: case 0xad: return (struct numsig){i, I, 1};
+	case 0xae: case 0xaf: return (struct numsig){f, I, 1};
+	case 0xb0: case 0xb1: return (struct numsig){F, I, 1};
+	case 0xb2: case 0xb3: return (struct numsig){i, f, 1};
+	case 0xb4: case 0xb5: return (struct numsig){I, f, 1};
+	case 0xb6: return (struct numsig){F, f, 1};
+	case 0xb7: case 0xb8: return (struct numsig){i, F, 1};
+	case 0xb9: case 0xba: return (struct numsig){I, F, 1};
+	case 0xbb: return (struct numsig){f, F, 1};
+	case 0xbc: return (struct numsig){f, i, 1};
+	case 0xbd: return (struct numsig){F, I, 1};
+	case 0xbe: return (struct numsig){i, f, 1};
+	case 0xbf: return (struct numsig){I, F, 1};
+	case 0xc0: case 0xc1: return (struct numsig){i, i, 1};
+	default: return (struct numsig){I, I, 1}; /* 0xc2..0xc4 */
+	}
+}
+
+/* Memory access: natural alignment (log2) and value type of loads/stores 0x28..0x3e. */
+static void memarg(struct rt_cc *cc, uint32_t natural, uint32_t *offset)
+{
+	uint32_t align = rt__rd_u32(cc->r);
+	*offset = rt__rd_u32(cc->r);
+	if (cc->m->nmems == 0)
+		rt__fail(cc->r, "unknown memory 0");
+	if (align > natural)
+		rt__fail(cc->r, "alignment must not be larger than natural");
+}
+
+static void op_load(struct rt_cc *cc, uint8_t op)
+{
+	static const uint8_t nat[14] = {2, 3, 2, 3, 0, 0, 1, 1, 0, 0, 1, 1, 2, 2};
+	static const uint8_t ty[14] = {WASM_I32, WASM_I64, WASM_F32, WASM_F64, WASM_I32, WASM_I32,
+				       WASM_I32, WASM_I32, WASM_I64, WASM_I64, WASM_I64, WASM_I64,
+				       WASM_I64, WASM_I64};
+	uint32_t off;
+	memarg(cc, nat[op - 0x28], &off);
+	struct val a = pop(cc, WASM_I32);
+	uint32_t d = push_new(cc, ty[op - 0x28]);
+	if (dead(cc))
+		return;
+	emit(cc, op);
+	emit(cc, d);
+	emit(cc, a.slot);
+	emit(cc, off);
+	mark_fresh(cc, cc->ncode - 3);
+}
+
+static void op_store(struct rt_cc *cc, uint8_t op)
+{
+	static const uint8_t nat[9] = {2, 3, 2, 3, 0, 1, 0, 1, 2};
+	static const uint8_t ty[9] = {WASM_I32, WASM_I64, WASM_F32, WASM_F64, WASM_I32, WASM_I32,
+				      WASM_I64, WASM_I64, WASM_I64};
+	uint32_t off;
+	memarg(cc, nat[op - 0x36], &off);
+	struct val v = pop(cc, ty[op - 0x36]);
+	struct val a = pop(cc, WASM_I32);
+	if (dead(cc))
+		return;
+	emit(cc, op);
+	emit(cc, a.slot);
+	emit(cc, v.slot);
+	emit(cc, off);
+}
+
+static void op_call(struct rt_cc *cc, uint32_t op, const struct rt_functype *t, uint32_t imm1,
+		    uint32_t imm2, bool indirect)
+{
+	struct val idx = {0, 0};
+	if (indirect)
+		idx = pop(cc, WASM_I32);
+	check_top(cc, t->types, t->nparams);
+	struct ctl *c = top(cc);
+	uint32_t base;
+	if (cc->nst - c->height < t->nparams) {
+		if (!c->unreachable)
+			rt__fail(cc->r, "type mismatch: call needs %u arguments", t->nparams);
+		base = c->height;
+	} else {
+		base = cc->nst - t->nparams;
+	}
+	/* Arguments must sit in their canonical slots (the callee's frame starts there); the
+	 * results land in the same place. */
+	if (!dead(cc))
+		materialize_from(cc, base);
+	cc->nst = base;
+	for (uint32_t k = 0; k < t->nresults; k++)
+		push_new(cc, t->types[t->nparams + k]);
+	if (dead(cc))
+		return;
+	emit(cc, op);
+	emit(cc, imm1);
+	if (indirect)
+		emit(cc, imm2);
+	emit(cc, canon(cc, base));
+	if (indirect)
+		emit(cc, idx.slot);
+	invalidate_fresh(cc);
+}
+
+/* local.set/local.tee: makes pending reads of local x see its old value, then writes it. */
+static void op_local_set(struct rt_cc *cc, uint32_t x, bool tee)
+{
+	if (x >= cc->nlocals)
+		rt__fail(cc->r, "unknown local %u", x);
+	uint8_t t = cc->ltypes[x];
+	struct val v = pop(cc, t);
+	bool refs = false;
+	for (uint32_t i = 0; i < cc->nst; i++)
+		if (cc->st[i].slot == x) {
+			refs = true;
+			break;
+		}
+	if (!dead(cc)) {
+		if (refs) {
+			for (uint32_t i = 0; i < cc->nst; i++)
+				if (cc->st[i].slot == x)
+					materialize(cc, i);
+			emit_copy(cc, x, v.slot);
+		} else if (cc->fresh_end == cc->ncode && cc->fresh_h == cc->nst &&
+			   v.slot == canon(cc, cc->nst)) {
+			cc->code[cc->fresh_dst] = x; /* retarget the producer */
+		} else {
+			emit_copy(cc, x, v.slot);
+		}
+	}
+	invalidate_fresh(cc);
+	if (tee)
+		push(cc, t, x);
+}
+
+/* ---- The body --------------------------------------------------------------------------- */
+
+static void read_locals(struct rt_cc *cc, const struct rt_functype *ft)
+{
+	struct rt_rd *r = cc->r;
+	uint64_t total = ft->nparams;
+	uint32_t ngroups = rt__rd_u32(r);
+	const uint8_t *save = r->p;
+	/* first pass: count (so that huge counts fail before allocating) */
+	for (uint32_t g = 0; g < ngroups; g++) {
+		uint32_t n = rt__rd_u32(r);
+		rt__rd_u8(r);
+		total += n;
+		if (total > RT_MAX_LOCALS)
+			rt__fail(r, "too many locals");
+	}
+	cc->ltypes = grow(cc, cc->ltypes, &cc->capltypes, (uint32_t)total + 1, 1);
+	memcpy(cc->ltypes, ft->types, ft->nparams);
+	r->p = save;
+	uint32_t k = ft->nparams;
+	for (uint32_t g = 0; g < ngroups; g++) {
+		uint32_t n = rt__rd_u32(r);
+		uint8_t t = rt__rd_u8(r);
+		switch (t) {
+		case WASM_I32: case WASM_I64: case WASM_F32: case WASM_F64:
+		case WASM_FUNCREF: case WASM_EXTERNREF:
+			break;
+		default:
+			r->p--;
+			rt__fail(r, "malformed value type 0x%02x", t);
+		}
+		memset(cc->ltypes + k, t, n);
+		k += n;
+	}
+	cc->nlocals = (uint32_t)total;
+}
+
+static void op_end(struct rt_cc *cc)
+{
+	struct ctl *c = top(cc);
+	check_top(cc, res(c), c->nresults);
+	if (cc->nst - c->height != c->nresults && !(c->unreachable && cc->nst - c->height < c->nresults))
+		rt__fail(cc->r, "type mismatch: block leaves %u values, expected %u",
+			 cc->nst - c->height, c->nresults);
+	if (c->kind == C_IF) {
+		/* if without else: the implicit else passes the params through as results */
+		if (c->nparams != c->nresults || (c->nparams && memcmp(c->params, res(c), c->nparams)))
+			rt__fail(cc->r, "type mismatch: if without else must have matching param and result types");
+	}
+	if (!dead(cc))
+		materialize_from(cc, c->height);
+	if (c->kind == C_LOOP && c->fuel_pos != NO_POS)
+		cc->code[c->fuel_pos] = c->fuel;
+	if (c->kind == C_LOOP) {
+		/* fuel accounting returns to the enclosing fuel point */
+		uint32_t k = cc->nctl - 1;
+		while (k-- > 0)
+			if (cc->ctl[k].kind == C_LOOP || cc->ctl[k].kind == C_FUNC)
+				break;
+		cc->fuel_ctl = k;
+	}
+	uint32_t here = cc->ncode;
+	patch_list(cc, c->patches, here);
+	if (c->else_patch != NO_POS)
+		cc->code[c->else_patch] = here - c->else_patch;
+	uint32_t h = c->height, nr = c->nresults;
+	const uint8_t *rs = c->results;
+	uint8_t single = c->single;
+	cc->nctl--;
+	cc->nst = h;
+	for (uint32_t k = 0; k < nr; k++)
+		push_new(cc, rs ? rs[k] : single);
+	invalidate_fresh(cc);
+}
+
+void rt__compile_body(struct rt_cc *cc, struct rt_rd *r, wasm_module *m, uint32_t defidx)
+{
+	uint32_t fidx = m->nfunc_imports + defidx;
+	const struct rt_functype *ft = &m->types[m->func_type[fidx]];
+	cc->r = r;
+	cc->m = m;
+	cc->ncode = 0;
+	cc->nst = 0;
+	cc->nctl = 0;
+	cc->max_height = 0;
+	invalidate_fresh(cc);
+	read_locals(cc, ft);
+	struct ctl *fc = push_ctl(cc, C_FUNC, 0, NULL, ft->nresults, ft->types + ft->nparams);
+	fc->height = 0;
+	cc->fuel_ctl = 0;
+
+	for (;;) {
+		uint8_t op = rt__rd_u8(r);
+		charge(cc);
+		if (op >= 0x45 && op <= 0xc4) {
+			struct numsig s = numeric_sig(op);
+			if (s.arity == 1)
+				op_unary(cc, op, s.in, s.out);
+			else
+				op_binary(cc, op, s.in, s.out);
+			continue;
+		}
+		if (op >= 0x28 && op <= 0x35) {
+			op_load(cc, op);
+			continue;
+		}
+		if (op >= 0x36 && op <= 0x3e) {
+			op_store(cc, op);
+			continue;
+		}
+		switch (op) {
+		case 0x00: /* unreachable */
+			if (!dead(cc))
+				emit(cc, OP_UNREACHABLE);
+			set_unreachable(cc);
+			break;
+		case 0x01: /* nop */
+			break;
+		case 0x02: /* block */
+		case 0x03: /* loop */ {
+			uint32_t np, nr;
+			const uint8_t *p, *rs;
+			uint8_t single = 0;
+			read_blocktype(cc, &np, &p, &nr, &rs, &single);
+			for (uint32_t k = np; k-- > 0;)
+				pop(cc, p[k]);
+			cc->nst += np; /* params stay where they are */
+			if (!dead(cc))
+				materialize_from(cc, 0);
+			struct ctl *c = push_ctl(cc, op == 0x02 ? C_BLOCK : C_LOOP, np, p, nr, rs);
+			c->single = single;
+			invalidate_fresh(cc);
+			if (op == 0x03) {
+				c->loop_pc = cc->ncode;
+				if (!dead(cc)) {
+					emit(cc, OP_FUEL);
+					c->fuel_pos = cc->ncode;
+					emit(cc, 0);
+				}
+				cc->fuel_ctl = cc->nctl - 1;
+			}
+			break;
+		}
+		case 0x04: /* if */ {
+			uint32_t np, nr;
+			const uint8_t *p, *rs;
+			uint8_t single = 0;
+			read_blocktype(cc, &np, &p, &nr, &rs, &single);
+			struct val cond = pop(cc, WASM_I32);
+			for (uint32_t k = np; k-- > 0;)
+				pop(cc, p[k]);
+			cc->nst += np;
+			bool d = dead(cc);
+			if (!d) {
+				materialize_from(cc, 0);
+				emit(cc, OP_BR_UNLESS);
+				emit(cc, cond.slot);
+				emit(cc, NO_POS);
+			}
+			struct ctl *c = push_ctl(cc, C_IF, np, p, nr, rs);
+			c->single = single;
+			if (!d)
+				c->else_patch = cc->ncode - 1;
+			invalidate_fresh(cc);
+			break;
+		}
+		case 0x05: /* else */ {
+			struct ctl *c = top(cc);
+			if (c->kind != C_IF)
+				rt__fail(r, "else without matching if");
+			check_top(cc, res(c), c->nresults);
+			if (cc->nst - c->height != c->nresults &&
+			    !(c->unreachable && cc->nst - c->height < c->nresults))
+				rt__fail(r, "type mismatch: block leaves %u values, expected %u",
+					 cc->nst - c->height, c->nresults);
+			if (!dead(cc)) {
+				materialize_from(cc, c->height);
+				emit(cc, OP_BR);
+				emit_target(cc, c);
+			}
+			if (c->else_patch != NO_POS) {
+				cc->code[c->else_patch] = cc->ncode - c->else_patch;
+				c->else_patch = NO_POS;
+			}
+			c->kind = C_ELSE;
+			c->unreachable = false;
+			cc->nst = c->height;
+			for (uint32_t k = 0; k < c->nparams; k++)
+				push_new(cc, c->params[k]);
+			invalidate_fresh(cc);
+			break;
+		}
+		case 0x0b: /* end */
+			if (cc->nctl == 1) {
+				struct ctl *c = top(cc);
+				check_top(cc, c->results, c->nresults);
+				if (cc->nst - c->height != c->nresults &&
+				    !(c->unreachable && cc->nst - c->height < c->nresults))
+					rt__fail(r, "type mismatch: function leaves %u values, expected %u",
+						 cc->nst, c->nresults);
+				emit_jump(cc, c);
+				if (dead(cc))
+					emit(cc, OP_UNREACHABLE); /* never reached; keeps the code well-formed */
+				goto done;
+			}
+			op_end(cc);
+			break;
+		case 0x0c: /* br */ {
+			struct ctl *l = label(cc, rt__rd_u32(r));
+			uint32_t n = label_arity(l);
+			check_top(cc, label_types(l), n);
+			if (cc->nst - top(cc)->height < n && !top(cc)->unreachable)
+				rt__fail(r, "type mismatch: br needs %u values", n);
+			if (cc->nst - top(cc)->height >= n)
+				emit_jump(cc, l);
+			set_unreachable(cc);
+			break;
+		}
+		case 0x0d: /* br_if */ {
+			struct ctl *l = label(cc, rt__rd_u32(r));
+			struct val cond = pop(cc, WASM_I32);
+			uint32_t n = label_arity(l);
+			const uint8_t *lt = label_types(l);
+			/* pop and re-push the label types (spec algorithm): real entries keep their
+			 * slots, missing ones (polymorphic stack) become fresh entries */
+			uint32_t before = cc->nst;
+			for (uint32_t k = n; k-- > 0;)
+				pop(cc, lt[k]);
+			if (cc->nst + n == before) {
+				cc->nst = before;
+				for (uint32_t k = 0; k < n; k++)
+					cc->st[before - n + k].type = lt[k];
+			} else {
+				for (uint32_t k = 0; k < n; k++)
+					push_new(cc, lt[k]);
+			}
+			if (dead(cc))
+				break;
+			materialize_from(cc, cc->nst - n);
+			if (!label_needs_copies(cc, l, n) && l->kind != C_FUNC) {
+				emit(cc, OP_BR_IF);
+				emit(cc, cond.slot);
+				emit_target(cc, l);
+			} else {
+				emit(cc, OP_BR_UNLESS);
+				emit(cc, cond.slot);
+				uint32_t skip = cc->ncode;
+				emit(cc, NO_POS);
+				emit_label_copies(cc, l, n);
+				if (l->kind == C_FUNC) {
+					emit(cc, OP_RETURN);
+				} else {
+					emit(cc, OP_BR);
+					emit_target(cc, l);
+				}
+				cc->code[skip] = cc->ncode - skip;
+			}
+			invalidate_fresh(cc);
+			break;
+		}
+		case 0x0e: /* br_table */ {
+			uint32_t n = rt__rd_u32(r);
+			if (n > (size_t)(r->end - r->p))
+				rt__fail(r, "unexpected end (br_table of %u labels)", n);
+			const uint8_t *labels_at = r->p;
+			struct val idx = pop(cc, WASM_I32);
+			/* validate: every label has the default's arity and accepts the operands */
+			for (uint32_t k = 0; k < n; k++)
+				rt__rd_u32(r);
+			struct ctl *def = label(cc, rt__rd_u32(r));
+			uint32_t arity = label_arity(def);
+			const uint8_t *after = r->p;
+			r->p = labels_at;
+			for (uint32_t k = 0; k <= n; k++) {
+				struct ctl *l = label(cc, rt__rd_u32(r));
+				if (label_arity(l) != arity)
+					rt__fail(r, "type mismatch: br_table labels have different arities");
+				check_top(cc, label_types(l), arity);
+			}
+			r->p = after;
+			if (cc->nst - top(cc)->height < arity && !top(cc)->unreachable)
+				rt__fail(r, "type mismatch: br_table needs %u values", arity);
+			if (!dead(cc)) {
+				materialize_from(cc, cc->nst - arity);
+				emit(cc, OP_BR_TABLE);
+				emit(cc, idx.slot);
+				emit(cc, n + 1);
+				uint32_t tbl = cc->ncode;
+				for (uint32_t k = 0; k <= n; k++)
+					emit(cc, 0);
+				r->p = labels_at;
+				for (uint32_t k = 0; k <= n; k++) {
+					struct ctl *l = label(cc, rt__rd_u32(r));
+					if (!label_needs_copies(cc, l, arity) && l->kind != C_FUNC) {
+						if (l->kind == C_LOOP) {
+							cc->code[tbl + k] = l->loop_pc - (tbl + k);
+						} else {
+							cc->code[tbl + k] = l->patches;
+							l->patches = tbl + k;
+						}
+					} else {
+						cc->code[tbl + k] = cc->ncode - (tbl + k); /* stub */
+						emit_label_copies(cc, l, arity);
+						if (l->kind == C_FUNC) {
+							emit(cc, OP_RETURN);
+						} else {
+							emit(cc, OP_BR);
+							emit_target(cc, l);
+						}
+					}
+				}
+				r->p = after;
+			}
+			set_unreachable(cc);
+			break;
+		}
+		case 0x0f: /* return */ {
+			struct ctl *f = &cc->ctl[0];
+			check_top(cc, f->results, f->nresults);
+			if (cc->nst - top(cc)->height < f->nresults && !top(cc)->unreachable)
+				rt__fail(r, "type mismatch: return needs %u values", f->nresults);
+			if (cc->nst - top(cc)->height >= f->nresults)
+				emit_jump(cc, f);
+			set_unreachable(cc);
+			break;
+		}
+		case 0x10: /* call */ {
+			uint32_t f = rt__rd_u32(r);
+			if (f >= m->nfuncs)
+				rt__fail(r, "unknown function %u", f);
+			const struct rt_functype *t = &m->types[m->func_type[f]];
+			op_call(cc, f < m->nfunc_imports ? OP_CALL_IMPORT : OP_CALL, t, f, 0, false);
+			break;
+		}
+		case 0x11: /* call_indirect */ {
+			uint32_t ti = rt__rd_u32(r);
+			uint32_t tab = rt__rd_u32(r);
+			if (tab >= m->ntables)
+				rt__fail(r, "unknown table %u", tab);
+			if (ti >= m->ntypes)
+				rt__fail(r, "unknown type %u", ti);
+			if (m->tables[tab].elem != WASM_FUNCREF)
+				rt__fail(r, "type mismatch: call_indirect on a table of externref");
+			op_call(cc, OP_CALL_INDIRECT, &m->types[ti], m->type_canon[ti], tab, true);
+			break;
+		}
+		case 0x1a: /* drop */
+			pop_any(cc);
+			invalidate_fresh(cc);
+			break;
+		case 0x1b: /* select */
+		case 0x1c: /* select t */ {
+			uint8_t want = RT_UNKNOWN;
+			if (op == 0x1c) {
+				uint32_t nt = rt__rd_u32(r);
+				if (nt != 1)
+					rt__fail(r, "invalid result arity for select");
+				want = rt__rd_u8(r);
+				switch (want) {
+				case WASM_I32: case WASM_I64: case WASM_F32: case WASM_F64:
+				case WASM_FUNCREF: case WASM_EXTERNREF:
+					break;
+				default:
+					rt__fail(r, "malformed value type 0x%02x", want);
+				}
+			}
+			struct val c = pop(cc, WASM_I32);
+			struct val b = pop(cc, want);
+			struct val a = pop(cc, want);
+			uint8_t t = want;
+			if (op == 0x1b) {
+				bool ra = a.type == WASM_FUNCREF || a.type == WASM_EXTERNREF;
+				bool rb = b.type == WASM_FUNCREF || b.type == WASM_EXTERNREF;
+				if (ra || rb)
+					rt__fail(r, "type mismatch: select without type on reference operands");
+				if (a.type != b.type && a.type != RT_UNKNOWN && b.type != RT_UNKNOWN)
+					rt__fail(r, "type mismatch: select operands %s and %s", tname(a.type),
+						 tname(b.type));
+				t = a.type != RT_UNKNOWN ? a.type : b.type;
+			}
+			uint32_t d = push_new(cc, t);
+			if (dead(cc))
+				break;
+			emit(cc, OP_SELECT);
+			emit(cc, d);
+			emit(cc, c.slot);
+			emit(cc, a.slot);
+			emit(cc, b.slot);
+			mark_fresh(cc, cc->ncode - 4);
+			break;
+		}
+		case 0x20: /* local.get */ {
+			uint32_t x = rt__rd_u32(r);
+			if (x >= cc->nlocals)
+				rt__fail(r, "unknown local %u", x);
+			push(cc, cc->ltypes[x], x);
+			invalidate_fresh(cc);
+			break;
+		}
+		case 0x21: /* local.set */
+			op_local_set(cc, rt__rd_u32(r), false);
+			break;
+		case 0x22: /* local.tee */
+			op_local_set(cc, rt__rd_u32(r), true);
+			break;
+		case 0x23: /* global.get */ {
+			uint32_t g = rt__rd_u32(r);
+			if (g >= m->nglobals)
+				rt__fail(r, "unknown global %u", g);
+			uint32_t d = push_new(cc, m->globals[g].type.type);
+			if (dead(cc))
+				break;
+			emit(cc, OP_GLOBAL_GET);
+			emit(cc, d);
+			emit(cc, g);
+			mark_fresh(cc, cc->ncode - 2);
+			break;
+		}
+		case 0x24: /* global.set */ {
+			uint32_t g = rt__rd_u32(r);
+			if (g >= m->nglobals)
+				rt__fail(r, "unknown global %u", g);
+			if (!m->globals[g].type.mut)
+				rt__fail(r, "global is immutable");
+			struct val v = pop(cc, m->globals[g].type.type);
+			if (dead(cc))
+				break;
+			emit(cc, OP_GLOBAL_SET);
+			emit(cc, g);
+			emit(cc, v.slot);
+			invalidate_fresh(cc);
+			break;
+		}
+		case 0x25: /* table.get */ {
+			uint32_t t = rt__rd_u32(r);
+			if (t >= m->ntables)
+				rt__fail(r, "unknown table %u", t);
+			struct val i = pop(cc, WASM_I32);
+			uint32_t d = push_new(cc, m->tables[t].elem);
+			if (dead(cc))
+				break;
+			emit(cc, OP_TABLE_GET);
+			emit(cc, d);
+			emit(cc, t);
+			emit(cc, i.slot);
+			mark_fresh(cc, cc->ncode - 3);
+			break;
+		}
+		case 0x26: /* table.set */ {
+			uint32_t t = rt__rd_u32(r);
+			if (t >= m->ntables)
+				rt__fail(r, "unknown table %u", t);
+			struct val v = pop(cc, m->tables[t].elem);
+			struct val i = pop(cc, WASM_I32);
+			if (dead(cc))
+				break;
+			emit(cc, OP_TABLE_SET);
+			emit(cc, t);
+			emit(cc, i.slot);
+			emit(cc, v.slot);
+			invalidate_fresh(cc);
+			break;
+		}
+		case 0x3f: /* memory.size */
+		case 0x40: /* memory.grow */ {
+			uint8_t z = rt__rd_u8(r);
+			if (z != 0)
+				rt__fail(r, "zero byte expected");
+			if (m->nmems == 0)
+				rt__fail(r, "unknown memory 0");
+			if (op == 0x3f) {
+				uint32_t d = push_new(cc, WASM_I32);
+				if (dead(cc))
+					break;
+				emit(cc, OP_MEMORY_SIZE);
+				emit(cc, d);
+				mark_fresh(cc, cc->ncode - 1);
+			} else {
+				op_unary(cc, OP_MEMORY_GROW, WASM_I32, WASM_I32);
+			}
+			break;
+		}
+		case 0x41: /* i32.const */ {
+			uint32_t v = (uint32_t)rt__rd_s32(r);
+			uint32_t d = push_new(cc, WASM_I32);
+			if (dead(cc))
+				break;
+			emit(cc, OP_CONST32);
+			emit(cc, d);
+			emit(cc, v);
+			mark_fresh(cc, cc->ncode - 2);
+			break;
+		}
+		case 0x42: /* i64.const */
+		case 0x44: /* f64.const */ {
+			uint64_t v;
+			if (op == 0x42) {
+				v = (uint64_t)rt__rd_s64(r);
+			} else {
+				if (r->end - r->p < 8)
+					rt__fail(r, "unexpected end");
+				memcpy(&v, r->p, 8);
+				r->p += 8;
+			}
+			uint32_t d = push_new(cc, op == 0x42 ? WASM_I64 : WASM_F64);
+			if (dead(cc))
+				break;
+			emit(cc, OP_CONST64);
+			emit(cc, d);
+			emit(cc, (uint32_t)v);
+			emit(cc, (uint32_t)(v >> 32));
+			mark_fresh(cc, cc->ncode - 3);
+			break;
+		}
+		case 0x43: /* f32.const */ {
+			uint32_t v;
+			if (r->end - r->p < 4)
+				rt__fail(r, "unexpected end");
+			memcpy(&v, r->p, 4);
+			r->p += 4;
+			uint32_t d = push_new(cc, WASM_F32);
+			if (dead(cc))
+				break;
+			emit(cc, OP_CONST32);
+			emit(cc, d);
+			emit(cc, v);
+			mark_fresh(cc, cc->ncode - 2);
+			break;
+		}
+		case 0xd0: /* ref.null */ {
+			uint8_t t = rt__rd_u8(r);
+			if (t != WASM_FUNCREF && t != WASM_EXTERNREF)
+				rt__fail(r, "malformed reference type 0x%02x", t);
+			uint32_t d = push_new(cc, t);
+			if (dead(cc))
+				break;
+			emit(cc, OP_REF_NULL);
+			emit(cc, d);
+			mark_fresh(cc, cc->ncode - 1);
+			break;
+		}
+		case 0xd1: /* ref.is_null */ {
+			struct val a = pop_any(cc);
+			if (a.type != WASM_FUNCREF && a.type != WASM_EXTERNREF && a.type != RT_UNKNOWN)
+				rt__fail(r, "type mismatch: ref.is_null on %s", tname(a.type));
+			uint32_t d = push_new(cc, WASM_I32);
+			if (dead(cc))
+				break;
+			emit(cc, OP_REF_IS_NULL);
+			emit(cc, d);
+			emit(cc, a.slot);
+			mark_fresh(cc, cc->ncode - 2);
+			break;
+		}
+		case 0xd2: /* ref.func */ {
+			uint32_t f = rt__rd_u32(r);
+			if (f >= m->nfuncs)
+				rt__fail(r, "unknown function %u", f);
+			if (!m->declared[f])
+				rt__fail(r, "undeclared function reference %u", f);
+			uint32_t d = push_new(cc, WASM_FUNCREF);
+			if (dead(cc))
+				break;
+			emit(cc, OP_REF_FUNC);
+			emit(cc, d);
+			emit(cc, f);
+			mark_fresh(cc, cc->ncode - 2);
+			break;
+		}
+		case 0xfc: {
+			uint32_t sub = rt__rd_u32(r);
+			if (sub <= 7) {
+				static const uint8_t in[8] = {WASM_F32, WASM_F32, WASM_F64, WASM_F64,
+							      WASM_F32, WASM_F32, WASM_F64, WASM_F64};
+				op_unary(cc, OP_TRUNC_SAT + sub, in[sub], sub < 4 ? WASM_I32 : WASM_I64);
+				break;
+			}
+			switch (sub) {
+			case 8: /* memory.init */ {
+				uint32_t seg = rt__rd_u32(r);
+				uint8_t z = rt__rd_u8(r);
+				if (z != 0)
+					rt__fail(r, "zero byte expected");
+				if (m->nmems == 0)
+					rt__fail(r, "unknown memory 0");
+				if (!m->has_datacount)
+					rt__fail(r, "data count section required");
+				if (seg >= m->ndatas)
+					rt__fail(r, "unknown data segment %u", seg);
+				struct val n = pop(cc, WASM_I32), s = pop(cc, WASM_I32), d = pop(cc, WASM_I32);
+				if (dead(cc))
+					break;
+				emit(cc, OP_MEMORY_INIT);
+				emit(cc, seg);
+				emit(cc, d.slot);
+				emit(cc, s.slot);
+				emit(cc, n.slot);
+				break;
+			}
+			case 9: /* data.drop */ {
+				uint32_t seg = rt__rd_u32(r);
+				if (!m->has_datacount)
+					rt__fail(r, "data count section required");
+				if (seg >= m->ndatas)
+					rt__fail(r, "unknown data segment %u", seg);
+				if (dead(cc))
+					break;
+				emit(cc, OP_DATA_DROP);
+				emit(cc, seg);
+				break;
+			}
+			case 10: /* memory.copy */
+			case 11: /* memory.fill */ {
+				uint8_t z = rt__rd_u8(r);
+				if (z != 0)
+					rt__fail(r, "zero byte expected");
+				if (sub == 10 && (z = rt__rd_u8(r)) != 0)
+					rt__fail(r, "zero byte expected");
+				if (m->nmems == 0)
+					rt__fail(r, "unknown memory 0");
+				struct val n = pop(cc, WASM_I32), s = pop(cc, WASM_I32), d = pop(cc, WASM_I32);
+				if (dead(cc))
+					break;
+				emit(cc, sub == 10 ? OP_MEMORY_COPY : OP_MEMORY_FILL);
+				emit(cc, d.slot);
+				emit(cc, s.slot);
+				emit(cc, n.slot);
+				break;
+			}
+			case 12: /* table.init */ {
+				uint32_t seg = rt__rd_u32(r);
+				uint32_t t = rt__rd_u32(r);
+				if (t >= m->ntables)
+					rt__fail(r, "unknown table %u", t);
+				if (seg >= m->nelems)
+					rt__fail(r, "unknown elem segment %u", seg);
+				if (m->elems[seg].type != m->tables[t].elem)
+					rt__fail(r, "type mismatch: table.init of %s into a table of %s",
+						 tname(m->elems[seg].type), tname(m->tables[t].elem));
+				struct val n = pop(cc, WASM_I32), s = pop(cc, WASM_I32), d = pop(cc, WASM_I32);
+				if (dead(cc))
+					break;
+				emit(cc, OP_TABLE_INIT);
+				emit(cc, t);
+				emit(cc, seg);
+				emit(cc, d.slot);
+				emit(cc, s.slot);
+				emit(cc, n.slot);
+				break;
+			}
+			case 13: /* elem.drop */ {
+				uint32_t seg = rt__rd_u32(r);
+				if (seg >= m->nelems)
+					rt__fail(r, "unknown elem segment %u", seg);
+				if (dead(cc))
+					break;
+				emit(cc, OP_ELEM_DROP);
+				emit(cc, seg);
+				break;
+			}
+			case 14: /* table.copy */ {
+				uint32_t td = rt__rd_u32(r);
+				uint32_t ts = rt__rd_u32(r);
+				if (td >= m->ntables || ts >= m->ntables)
+					rt__fail(r, "unknown table %u", td >= m->ntables ? td : ts);
+				if (m->tables[td].elem != m->tables[ts].elem)
+					rt__fail(r, "type mismatch: table.copy between %s and %s tables",
+						 tname(m->tables[td].elem), tname(m->tables[ts].elem));
+				struct val n = pop(cc, WASM_I32), s = pop(cc, WASM_I32), d = pop(cc, WASM_I32);
+				if (dead(cc))
+					break;
+				emit(cc, OP_TABLE_COPY);
+				emit(cc, td);
+				emit(cc, ts);
+				emit(cc, d.slot);
+				emit(cc, s.slot);
+				emit(cc, n.slot);
+				break;
+			}
+			case 15: /* table.grow */
+			case 16: /* table.size */
+			case 17: /* table.fill */ {
+				uint32_t t = rt__rd_u32(r);
+				if (t >= m->ntables)
+					rt__fail(r, "unknown table %u", t);
+				uint8_t et = m->tables[t].elem;
+				if (sub == 16) {
+					uint32_t d = push_new(cc, WASM_I32);
+					if (dead(cc))
+						break;
+					emit(cc, OP_TABLE_SIZE);
+					emit(cc, d);
+					emit(cc, t);
+					mark_fresh(cc, cc->ncode - 2);
+				} else if (sub == 15) {
+					struct val n = pop(cc, WASM_I32), v = pop(cc, et);
+					uint32_t d = push_new(cc, WASM_I32);
+					if (dead(cc))
+						break;
+					emit(cc, OP_TABLE_GROW);
+					emit(cc, d);
+					emit(cc, t);
+					emit(cc, v.slot);
+					emit(cc, n.slot);
+					mark_fresh(cc, cc->ncode - 4);
+				} else {
+					struct val n = pop(cc, WASM_I32), v = pop(cc, et), i = pop(cc, WASM_I32);
+					if (dead(cc))
+						break;
+					emit(cc, OP_TABLE_FILL);
+					emit(cc, t);
+					emit(cc, i.slot);
+					emit(cc, v.slot);
+					emit(cc, n.slot);
+				}
+				break;
+			}
+			default:
+				rt__fail(r, "illegal opcode 0xfc %u", sub);
+			}
+			invalidate_fresh(cc);
+			break;
+		}
+		default:
+			r->p--;
+			rt__fail(r, "illegal opcode 0x%02x", op);
+		}
+	}
+done:;
+	struct rt_code *code = &m->code[defidx];
+	code->ops = malloc((size_t)cc->ncode * sizeof *code->ops);
+	if (!code->ops)
+		rt__fail(r, "out of memory");
+	memcpy(code->ops, cc->code, (size_t)cc->ncode * sizeof *code->ops);
+	code->nops = cc->ncode;
+	code->nlocals = cc->nlocals;
+	code->nparams = ft->nparams;
+	code->frame_size = cc->nlocals + cc->max_height + 1;
+	code->entry_fuel = cc->ctl[0].fuel;
+}

@@ -1,0 +1,290 @@
+/* Internals of the Wasm engine shared by its files: the decoded module, compiled code format,
+ * instance layout and the interpreter entry. Not part of the public API (see runtime/wasm.h). */
+#ifndef RT_INTERNAL_H
+#define RT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime/wasm.h"
+
+#define RT_PAGE 65536u
+#define RT_MAX_PAGES 65536u
+#define RT_MAX_LOCALS 50000u      /* implementation limit on params + locals of one function */
+#define RT_MAX_FRAME_SLOTS 200000u /* locals + operand stack of one function */
+#define RT_STACK_SLOTS (1u << 20) /* value stack of one invocation (8 MiB, touched lazily) */
+
+/* Value type "unknown" used by validation for the polymorphic stack after unreachable code. */
+#define RT_UNKNOWN 0
+
+/* Import/export kinds, as encoded in the binary. */
+enum { RT_EXT_FUNC = 0, RT_EXT_TABLE = 1, RT_EXT_MEMORY = 2, RT_EXT_GLOBAL = 3 };
+
+struct rt_functype {
+	uint32_t nparams, nresults;
+	uint8_t *types; /* nparams parameter types followed by nresults result types */
+};
+
+struct rt_limits {
+	uint64_t min, max; /* max valid only if has_max */
+	bool has_max;
+};
+
+struct rt_tabletype {
+	uint8_t elem; /* WASM_FUNCREF or WASM_EXTERNREF */
+	struct rt_limits lim;
+};
+
+struct rt_globaltype {
+	uint8_t type;
+	bool mut;
+};
+
+/* A constant expression (Wasm 2.0 allows exactly one producing instruction). */
+enum { RT_CE_CONST, RT_CE_GLOBAL, RT_CE_REF_NULL, RT_CE_REF_FUNC };
+struct rt_constexpr {
+	uint8_t kind;
+	wasm_value v; /* RT_CE_CONST */
+	uint32_t idx; /* global or function index */
+};
+
+struct rt_import {
+	char *module, *name;
+	uint8_t kind;
+	uint32_t type; /* RT_EXT_FUNC: type index */
+	struct rt_tabletype table;
+	struct rt_limits mem;
+	struct rt_globaltype global;
+};
+
+struct rt_export {
+	char *name;
+	uint8_t kind;
+	uint32_t idx;
+};
+
+struct rt_global {
+	struct rt_globaltype type;
+	struct rt_constexpr init;
+};
+
+enum { RT_SEG_ACTIVE, RT_SEG_PASSIVE, RT_SEG_DECLARATIVE };
+
+struct rt_elem {
+	uint8_t mode, type;
+	uint32_t table;
+	struct rt_constexpr offset;
+	uint32_t n;
+	struct rt_constexpr *items;
+};
+
+struct rt_data {
+	uint8_t mode;
+	struct rt_constexpr offset;
+	uint32_t len;
+	const uint8_t *bytes; /* points into the module's copy of the binary */
+};
+
+/* A compiled function: slot-addressed three-operand code (see interp.c for the format). */
+struct rt_code {
+	uint32_t *ops;
+	uint32_t nops;
+	uint32_t nparams;
+	uint32_t nlocals;    /* params + declared locals (the first slots of the frame) */
+	uint32_t frame_size; /* locals + maximum operand stack height, in slots */
+	uint32_t entry_fuel; /* cost charged on entry */
+};
+
+struct wasm_module {
+	uint8_t *bytes; /* private copy of the binary (data segments point into it) */
+	size_t len;
+
+	uint32_t ntypes;
+	struct rt_functype *types;
+	uint32_t *type_canon; /* type index -> first structurally equal type index */
+
+	uint32_t nimports;
+	struct rt_import *imports;
+
+	uint32_t nfuncs, nfunc_imports; /* function index space: imports first */
+	uint32_t *func_type;            /* type index of every function */
+	struct rt_code *code;           /* [nfuncs - nfunc_imports] */
+
+	uint32_t ntables, ntable_imports;
+	struct rt_tabletype *tables;
+
+	uint32_t nmems, nmem_imports;
+	struct rt_limits mem;
+
+	uint32_t nglobals, nglobal_imports;
+	struct rt_global *globals; /* all globals; init unused for imports */
+
+	uint32_t nexports;
+	struct rt_export *exports;
+
+	bool has_start;
+	uint32_t start;
+
+	uint32_t nelems;
+	struct rt_elem *elems;
+
+	bool has_datacount;
+	uint32_t ndatas;
+	struct rt_data *datas;
+
+	uint8_t *declared; /* per function: may be named by ref.func */
+
+	/* Pristine memory image: when the memory is defined here and every active data segment has
+	 * a constant in-bounds offset, the initial bytes [0, image_len) are precomputed. */
+	bool has_image;
+	uint8_t *image;
+	uint64_t image_len;
+};
+
+/* ---- Runtime objects -------------------------------------------------------------------- */
+
+/* A function reference: what tables hold and what funcref values point to. */
+struct rt_func {
+	const struct rt_functype *type;
+	wasm_instance *inst; /* owning instance (NULL for host functions) */
+	uint32_t idx;        /* function index in inst's module */
+	wasm_host_fn host;
+	void *user;
+};
+
+struct rt_memory {
+	uint8_t *data;
+	uint64_t size;      /* bytes */
+	uint64_t cap_pages; /* effective maximum (module max and embedder cap) */
+	uint64_t max_pages; /* declared maximum (for import matching); RT_MAX_PAGES if none */
+	bool has_max;
+};
+
+struct rt_table {
+	void **elems;
+	uint32_t size;
+	uint32_t max; /* UINT32_MAX if none */
+	bool has_max;
+	uint8_t type;
+	wasm_instance *owner; /* instance that defines the table */
+};
+
+struct rt_global_cell {
+	wasm_value v;
+	uint8_t type;
+	bool mut;
+};
+
+struct rt_frame {
+	const uint32_t *pc; /* return address in the caller's code */
+	wasm_value *fp;
+	wasm_instance *inst;
+};
+
+/* Per-invocation execution state (value and call stacks), cached per thread. */
+struct rt_stack {
+	wasm_value *slots;
+	size_t nslots;
+	struct rt_frame *frames;
+	uint32_t nframes;
+};
+
+struct wasm_instance {
+	const wasm_module *m;
+	struct rt_func **funcs; /* whole function index space */
+	struct rt_func *own_funcs;
+	struct rt_memory *mem; /* NULL if the module has none */
+	struct rt_memory own_mem;
+	struct rt_table **tables;
+	struct rt_table *own_tables;
+	struct rt_global_cell **globals;
+	struct rt_global_cell *own_globals;
+	uint8_t *data_dropped;
+	uint8_t *elem_dropped;
+
+	/* Limits and accounting. fuel_chunk is what the interpreter decrements; when it goes
+	 * negative the slow path moves it into fuel_used and checks fuel and deadline. */
+	uint64_t fuel_limit; /* 0 = none */
+	uint64_t fuel_used;
+	int64_t fuel_chunk;
+	int64_t chunk_size;
+	uint64_t deadline_ns;
+	uint64_t max_memory_bytes;
+	uint32_t max_depth;
+
+	void *userdata;
+	int exit_code;
+	char errmsg[256];
+
+	/* Instances whose instantiation failed after storing their functions in one of our
+	 * tables: kept alive (and freed) with us, since the table still refers to them. */
+	wasm_instance *zombies, *zombie_next;
+};
+
+/* ---- Shared functions ------------------------------------------------------------------- */
+
+/* compile.c: validates and compiles body `i` (defined-function index) of `m` from bytes
+ * [p, end). Returns 0, or -1 with a message in err. */
+int rt__compile(wasm_module *m, uint32_t i, const uint8_t *p, const uint8_t *end,
+		size_t base_off, char *err, size_t errlen);
+
+/* interp.c: runs function `f` with args in/out slots `sp` (results written over them). */
+wasm_trap rt__call(wasm_instance *inst, struct rt_func *f, wasm_value *args, size_t nargs,
+		   wasm_value *results, size_t nresults);
+
+/* instance.c */
+wasm_trap rt__trap(wasm_instance *inst, wasm_trap kind, const char *msg);
+wasm_trap rt__fuel_slow(wasm_instance *inst);
+int64_t rt__memory_grow(struct rt_memory *mem, uint32_t delta);
+int64_t rt__table_grow(struct rt_table *t, uint32_t delta, void *init);
+bool rt__functype_eq(const struct rt_functype *a, const struct rt_functype *b);
+void *rt__constexpr_ref(wasm_instance *inst, const struct rt_constexpr *ce);
+struct rt_stack *rt__stack_get(void);
+void rt__stack_put(struct rt_stack *s);
+
+/* Branch targets in the code are relative: the word at index k holding t means k + (int32)t. */
+
+/* Internal opcodes beyond those that reuse the Wasm numbering (loads/stores 0x28-0x3e,
+ * numeric 0x45-0xc4, saturating truncations at 0xe0-0xe7). */
+enum {
+	OP_TRUNC_SAT = 0xe0, /* 0xe0..0xe7 */
+	OP_UNREACHABLE = 0x100,
+	OP_BR,
+	OP_BR_IF,
+	OP_BR_UNLESS,
+	OP_BR_TABLE,
+	OP_RETURN,
+	OP_CALL,
+	OP_CALL_IMPORT,
+	OP_CALL_INDIRECT,
+	OP_SELECT,
+	OP_COPY,
+	OP_CONST32,
+	OP_CONST64,
+	OP_FUEL,
+	OP_GLOBAL_GET,
+	OP_GLOBAL_SET,
+	OP_MEMORY_SIZE,
+	OP_MEMORY_GROW,
+	OP_MEMORY_FILL,
+	OP_MEMORY_COPY,
+	OP_MEMORY_INIT,
+	OP_DATA_DROP,
+	OP_TABLE_GET,
+	OP_TABLE_SET,
+	OP_TABLE_SIZE,
+	OP_TABLE_GROW,
+	OP_TABLE_FILL,
+	OP_TABLE_COPY,
+	OP_TABLE_INIT,
+	OP_ELEM_DROP,
+	OP_REF_NULL,
+	OP_REF_IS_NULL,
+	OP_REF_FUNC,
+	OP_BR_EQZ32, /* fused compare-and-branch forms, see compile.c */
+	OP_BR_NEZ32,
+	OP_COUNT
+};
+
+#endif

@@ -1,0 +1,801 @@
+/* The interpreter: runs the slot-addressed code of compile.c with a computed-goto dispatch loop.
+ *
+ * Naming legend: pc = current instruction (opcode word, operands at pc[1..]); fp = frame base
+ * (slot 0 = first parameter); D/A/B/C = the slots named by operands 1/2/3/4; `in` = the instance
+ * whose code is running (changes on cross-instance calls); root = the instance invoked by the
+ * embedder (owns the fuel counter and the error message); mem/memsize = cached linear memory of
+ * `in`, reloaded after anything that can grow it or switch instances.
+ * Wasm calls never recurse in C: frames live in rt_stack.frames; exhaustion is a trap. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/internal.h"
+
+#define RT_MAX_FRAMES 100000u
+
+static _Thread_local struct rt_stack *cached_stack;
+
+struct rt_stack *rt__stack_get(void)
+{
+	struct rt_stack *s = cached_stack;
+	if (s) {
+		cached_stack = NULL;
+		return s;
+	}
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	/* Large but untouched pages cost nothing until used. */
+	s->slots = malloc((size_t)RT_STACK_SLOTS * sizeof *s->slots);
+	s->frames = malloc((size_t)RT_MAX_FRAMES * sizeof *s->frames);
+	if (!s->slots || !s->frames) {
+		free(s->slots);
+		free(s->frames);
+		free(s);
+		return NULL;
+	}
+	s->nslots = RT_STACK_SLOTS;
+	s->nframes = RT_MAX_FRAMES;
+	return s;
+}
+
+void rt__stack_put(struct rt_stack *s)
+{
+	if (!s)
+		return;
+	if (!cached_stack) {
+		cached_stack = s;
+		return;
+	}
+	free(s->slots);
+	free(s->frames);
+	free(s);
+}
+
+static inline float f32_min(float a, float b)
+{
+	if (isnan(a) || isnan(b))
+		return a + b;
+	if (a == b) {
+		uint32_t x, y;
+		memcpy(&x, &a, 4);
+		memcpy(&y, &b, 4);
+		x |= y;
+		memcpy(&a, &x, 4);
+		return a;
+	}
+	return a < b ? a : b;
+}
+
+static inline float f32_max(float a, float b)
+{
+	if (isnan(a) || isnan(b))
+		return a + b;
+	if (a == b) {
+		uint32_t x, y;
+		memcpy(&x, &a, 4);
+		memcpy(&y, &b, 4);
+		x &= y;
+		memcpy(&a, &x, 4);
+		return a;
+	}
+	return a > b ? a : b;
+}
+
+static inline double f64_min(double a, double b)
+{
+	if (isnan(a) || isnan(b))
+		return a + b;
+	if (a == b) {
+		uint64_t x, y;
+		memcpy(&x, &a, 8);
+		memcpy(&y, &b, 8);
+		x |= y;
+		memcpy(&a, &x, 8);
+		return a;
+	}
+	return a < b ? a : b;
+}
+
+static inline double f64_max(double a, double b)
+{
+	if (isnan(a) || isnan(b))
+		return a + b;
+	if (a == b) {
+		uint64_t x, y;
+		memcpy(&x, &a, 8);
+		memcpy(&y, &b, 8);
+		x &= y;
+		memcpy(&a, &x, 8);
+		return a;
+	}
+	return a > b ? a : b;
+}
+
+static const char *trap_text(wasm_trap t)
+{
+	return wasm_trap_name(t);
+}
+
+/* Calls a host function with copies of its arguments (so args and results never alias). */
+static wasm_trap call_host(wasm_instance *in, struct rt_func *f, wasm_value *slots)
+{
+	wasm_value argbuf[16], resbuf[16];
+	wasm_value *args = argbuf, *res = resbuf;
+	uint32_t np = f->type->nparams, nr = f->type->nresults;
+	if (np > 16 || nr > 16) {
+		args = calloc(np + 1, sizeof *args);
+		res = calloc(nr + 1, sizeof *res);
+		if (!args || !res) {
+			if (args != argbuf)
+				free(args);
+			if (res != resbuf)
+				free(res);
+			return WASM_TRAP_NOMEM;
+		}
+	}
+	memcpy(args, slots, np * sizeof *args);
+	memset(res, 0, nr * sizeof *res);
+	wasm_trap t = f->host(in, f->user, args, res);
+	if (t == WASM_OK)
+		memcpy(slots, res, nr * sizeof *res);
+	if (args != argbuf)
+		free(args);
+	if (res != resbuf)
+		free(res);
+	return t;
+}
+
+static wasm_trap run(wasm_instance *root, struct rt_stack *stk, struct rt_func *entry)
+{
+	static void *const disp[OP_COUNT] = {
+#define L(n) [n] = &&op_##n
+		L(0x28), L(0x29), L(0x2a), L(0x2b), L(0x2c), L(0x2d), L(0x2e), L(0x2f), L(0x30),
+		L(0x31), L(0x32), L(0x33), L(0x34), L(0x35), L(0x36), L(0x37), L(0x38), L(0x39),
+		L(0x3a), L(0x3b), L(0x3c), L(0x3d), L(0x3e),
+		L(0x45), L(0x46), L(0x47), L(0x48), L(0x49), L(0x4a), L(0x4b), L(0x4c), L(0x4d),
+		L(0x4e), L(0x4f), L(0x50), L(0x51), L(0x52), L(0x53), L(0x54), L(0x55), L(0x56),
+		L(0x57), L(0x58), L(0x59), L(0x5a), L(0x5b), L(0x5c), L(0x5d), L(0x5e), L(0x5f),
+		L(0x60), L(0x61), L(0x62), L(0x63), L(0x64), L(0x65), L(0x66), L(0x67), L(0x68),
+		L(0x69), L(0x6a), L(0x6b), L(0x6c), L(0x6d), L(0x6e), L(0x6f), L(0x70), L(0x71),
+		L(0x72), L(0x73), L(0x74), L(0x75), L(0x76), L(0x77), L(0x78), L(0x79), L(0x7a),
+		L(0x7b), L(0x7c), L(0x7d), L(0x7e), L(0x7f), L(0x80), L(0x81), L(0x82), L(0x83),
+		L(0x84), L(0x85), L(0x86), L(0x87), L(0x88), L(0x89), L(0x8a), L(0x8b), L(0x8c),
+		L(0x8d), L(0x8e), L(0x8f), L(0x90), L(0x91), L(0x92), L(0x93), L(0x94), L(0x95),
+		L(0x96), L(0x97), L(0x98), L(0x99), L(0x9a), L(0x9b), L(0x9c), L(0x9d), L(0x9e),
+		L(0x9f), L(0xa0), L(0xa1), L(0xa2), L(0xa3), L(0xa4), L(0xa5), L(0xa6), L(0xa7),
+		L(0xa8), L(0xa9), L(0xaa), L(0xab), L(0xac), L(0xad), L(0xae), L(0xaf), L(0xb0),
+		L(0xb1), L(0xb2), L(0xb3), L(0xb4), L(0xb5), L(0xb6), L(0xb7), L(0xb8), L(0xb9),
+		L(0xba), L(0xbb), L(0xbc), L(0xbd), L(0xbe), L(0xbf), L(0xc0), L(0xc1), L(0xc2),
+		L(0xc3), L(0xc4), L(0xe0), L(0xe1), L(0xe2), L(0xe3), L(0xe4), L(0xe5), L(0xe6),
+		L(0xe7),
+#undef L
+#define L(n) [n] = &&l_##n
+		L(OP_UNREACHABLE), L(OP_BR), L(OP_BR_IF), L(OP_BR_UNLESS), L(OP_BR_TABLE),
+		L(OP_RETURN), L(OP_CALL), L(OP_CALL_IMPORT), L(OP_CALL_INDIRECT), L(OP_SELECT),
+		L(OP_COPY), L(OP_CONST32), L(OP_CONST64), L(OP_FUEL), L(OP_GLOBAL_GET),
+		L(OP_GLOBAL_SET), L(OP_MEMORY_SIZE), L(OP_MEMORY_GROW), L(OP_MEMORY_FILL),
+		L(OP_MEMORY_COPY), L(OP_MEMORY_INIT), L(OP_DATA_DROP), L(OP_TABLE_GET),
+		L(OP_TABLE_SET), L(OP_TABLE_SIZE), L(OP_TABLE_GROW), L(OP_TABLE_FILL),
+		L(OP_TABLE_COPY), L(OP_TABLE_INIT), L(OP_ELEM_DROP), L(OP_REF_NULL),
+		L(OP_REF_IS_NULL), L(OP_REF_FUNC),
+#undef L
+	};
+
+	wasm_instance *in = entry->inst;
+	const wasm_module *m = in->m;
+	const struct rt_code *code = &m->code[entry->idx - m->nfunc_imports];
+	wasm_value *fp = stk->slots;
+	wasm_value *const stack_end = stk->slots + stk->nslots;
+	struct rt_frame *const frames = stk->frames;
+	uint32_t maxdepth = root->max_depth < stk->nframes ? root->max_depth : stk->nframes;
+	struct rt_frame *const frames_end = frames + maxdepth;
+	struct rt_frame *fr = frames;
+	const uint32_t *pc;
+	uint8_t *mem;
+	uint64_t memsize;
+	int64_t fuel = root->fuel_chunk;
+	wasm_trap trap = WASM_OK;
+	struct rt_func *callee;
+	uint32_t base;
+
+#define RELOAD_MEM()                                     \
+	do {                                             \
+		if (in->mem) {                           \
+			mem = in->mem->data;             \
+			memsize = in->mem->size;         \
+		} else {                                 \
+			mem = NULL;                      \
+			memsize = 0;                     \
+		}                                        \
+	} while (0)
+#define NEXT() goto *disp[*pc]
+#define D fp[pc[1]]
+#define A fp[pc[2]]
+#define B fp[pc[3]]
+#define TRAP(k)                  \
+	do {                     \
+		trap = (k);      \
+		goto trapped;    \
+	} while (0)
+
+	RELOAD_MEM();
+	if (fp + code->frame_size > stack_end)
+		TRAP(WASM_TRAP_STACK_EXHAUSTED);
+	memset(fp + code->nparams, 0, (code->nlocals - code->nparams) * sizeof *fp);
+	fuel -= code->entry_fuel;
+	if (fuel < 0) {
+		root->fuel_chunk = fuel;
+		if ((trap = rt__fuel_slow(root)) != WASM_OK)
+			goto trapped;
+		fuel = root->fuel_chunk;
+	}
+	pc = code->ops;
+	NEXT();
+
+	/* ---- loads and stores: D/A = value/address slot, pc[3] = offset ---- */
+#define LOAD(n, T, field, conv)                                          \
+	op_##n : {                                                        \
+		uint64_t ea = (uint64_t)A.i32 + pc[3];                    \
+		if (ea + sizeof(T) > memsize)                             \
+			TRAP(WASM_TRAP_OOB_MEMORY);                       \
+		T v_;                                                     \
+		memcpy(&v_, mem + ea, sizeof v_);                         \
+		D.field = conv(v_);                                       \
+		pc += 4;                                                  \
+		NEXT();                                                   \
+	}
+#define STORE(n, T, field)                                               \
+	op_##n : {                                                        \
+		uint64_t ea = (uint64_t)fp[pc[1]].i32 + pc[3];            \
+		if (ea + sizeof(T) > memsize)                             \
+			TRAP(WASM_TRAP_OOB_MEMORY);                       \
+		T v_ = (T)fp[pc[2]].field;                                \
+		memcpy(mem + ea, &v_, sizeof v_);                         \
+		pc += 4;                                                  \
+		NEXT();                                                   \
+	}
+#define ID(x) (x)
+	LOAD(0x28, uint32_t, i32, ID)
+	LOAD(0x29, uint64_t, i64, ID)
+	LOAD(0x2a, float, f32, ID)
+	LOAD(0x2b, double, f64, ID)
+	LOAD(0x2c, int8_t, i32, (uint32_t)(int32_t))
+	LOAD(0x2d, uint8_t, i32, (uint32_t))
+	LOAD(0x2e, int16_t, i32, (uint32_t)(int32_t))
+	LOAD(0x2f, uint16_t, i32, (uint32_t))
+	LOAD(0x30, int8_t, i64, (uint64_t)(int64_t))
+	LOAD(0x31, uint8_t, i64, (uint64_t))
+	LOAD(0x32, int16_t, i64, (uint64_t)(int64_t))
+	LOAD(0x33, uint16_t, i64, (uint64_t))
+	LOAD(0x34, int32_t, i64, (uint64_t)(int64_t))
+	LOAD(0x35, uint32_t, i64, (uint64_t))
+	STORE(0x36, uint32_t, i32)
+	STORE(0x37, uint64_t, i64)
+	STORE(0x38, float, f32)
+	STORE(0x39, double, f64)
+	STORE(0x3a, uint8_t, i32)
+	STORE(0x3b, uint16_t, i32)
+	STORE(0x3c, uint8_t, i64)
+	STORE(0x3d, uint16_t, i64)
+	STORE(0x3e, uint32_t, i64)
+
+	/* ---- numeric: D = A op B ---- */
+#define UN(n, field, expr)            \
+	op_##n : {                     \
+		D.field = (expr);      \
+		pc += 3;               \
+		NEXT();                \
+	}
+#define BIN(n, field, expr)           \
+	op_##n : {                     \
+		D.field = (expr);      \
+		pc += 4;               \
+		NEXT();                \
+	}
+#define S32(x) ((int32_t)(x).i32)
+#define S64(x) ((int64_t)(x).i64)
+	UN(0x45, i32, A.i32 == 0)
+	BIN(0x46, i32, A.i32 == B.i32)
+	BIN(0x47, i32, A.i32 != B.i32)
+	BIN(0x48, i32, S32(A) < S32(B))
+	BIN(0x49, i32, A.i32 < B.i32)
+	BIN(0x4a, i32, S32(A) > S32(B))
+	BIN(0x4b, i32, A.i32 > B.i32)
+	BIN(0x4c, i32, S32(A) <= S32(B))
+	BIN(0x4d, i32, A.i32 <= B.i32)
+	BIN(0x4e, i32, S32(A) >= S32(B))
+	BIN(0x4f, i32, A.i32 >= B.i32)
+	UN(0x50, i32, A.i64 == 0)
+	BIN(0x51, i32, A.i64 == B.i64)
+	BIN(0x52, i32, A.i64 != B.i64)
+	BIN(0x53, i32, S64(A) < S64(B))
+	BIN(0x54, i32, A.i64 < B.i64)
+	BIN(0x55, i32, S64(A) > S64(B))
+	BIN(0x56, i32, A.i64 > B.i64)
+	BIN(0x57, i32, S64(A) <= S64(B))
+	BIN(0x58, i32, A.i64 <= B.i64)
+	BIN(0x59, i32, S64(A) >= S64(B))
+	BIN(0x5a, i32, A.i64 >= B.i64)
+	BIN(0x5b, i32, A.f32 == B.f32)
+	BIN(0x5c, i32, A.f32 != B.f32)
+	BIN(0x5d, i32, A.f32 < B.f32)
+	BIN(0x5e, i32, A.f32 > B.f32)
+	BIN(0x5f, i32, A.f32 <= B.f32)
+	BIN(0x60, i32, A.f32 >= B.f32)
+	BIN(0x61, i32, A.f64 == B.f64)
+	BIN(0x62, i32, A.f64 != B.f64)
+	BIN(0x63, i32, A.f64 < B.f64)
+	BIN(0x64, i32, A.f64 > B.f64)
+	BIN(0x65, i32, A.f64 <= B.f64)
+	BIN(0x66, i32, A.f64 >= B.f64)
+	UN(0x67, i32, A.i32 ? (uint32_t)__builtin_clz(A.i32) : 32u)
+	UN(0x68, i32, A.i32 ? (uint32_t)__builtin_ctz(A.i32) : 32u)
+	UN(0x69, i32, (uint32_t)__builtin_popcount(A.i32))
+	BIN(0x6a, i32, A.i32 + B.i32)
+	BIN(0x6b, i32, A.i32 - B.i32)
+	BIN(0x6c, i32, A.i32 * B.i32)
+op_0x6d: /* i32.div_s */
+	if (B.i32 == 0)
+		TRAP(WASM_TRAP_DIV_ZERO);
+	if (A.i32 == 0x80000000u && B.i32 == 0xffffffffu)
+		TRAP(WASM_TRAP_INT_OVERFLOW);
+	D.i32 = (uint32_t)(S32(A) / S32(B));
+	pc += 4;
+	NEXT();
+op_0x6e:
+	if (B.i32 == 0)
+		TRAP(WASM_TRAP_DIV_ZERO);
+	D.i32 = A.i32 / B.i32;
+	pc += 4;
+	NEXT();
+op_0x6f:
+	if (B.i32 == 0)
+		TRAP(WASM_TRAP_DIV_ZERO);
+	D.i32 = B.i32 == 0xffffffffu ? 0 : (uint32_t)(S32(A) % S32(B));
+	pc += 4;
+	NEXT();
+op_0x70:
+	if (B.i32 == 0)
+		TRAP(WASM_TRAP_DIV_ZERO);
+	D.i32 = A.i32 % B.i32;
+	pc += 4;
+	NEXT();
+	BIN(0x71, i32, A.i32 & B.i32)
+	BIN(0x72, i32, A.i32 | B.i32)
+	BIN(0x73, i32, A.i32 ^ B.i32)
+	BIN(0x74, i32, A.i32 << (B.i32 & 31))
+	BIN(0x75, i32, (uint32_t)(S32(A) >> (B.i32 & 31)))
+	BIN(0x76, i32, A.i32 >> (B.i32 & 31))
+	BIN(0x77, i32, (A.i32 << (B.i32 & 31)) | (A.i32 >> ((32 - B.i32) & 31)))
+	BIN(0x78, i32, (A.i32 >> (B.i32 & 31)) | (A.i32 << ((32 - B.i32) & 31)))
+	UN(0x79, i64, A.i64 ? (uint64_t)__builtin_clzll(A.i64) : 64u)
+	UN(0x7a, i64, A.i64 ? (uint64_t)__builtin_ctzll(A.i64) : 64u)
+	UN(0x7b, i64, (uint64_t)__builtin_popcountll(A.i64))
+	BIN(0x7c, i64, A.i64 + B.i64)
+	BIN(0x7d, i64, A.i64 - B.i64)
+	BIN(0x7e, i64, A.i64 * B.i64)
+op_0x7f:
+	if (B.i64 == 0)
+		TRAP(WASM_TRAP_DIV_ZERO);
+	if (A.i64 == 0x8000000000000000ull && B.i64 == ~0ull)
+		TRAP(WASM_TRAP_INT_OVERFLOW);
+	D.i64 = (uint64_t)(S64(A) / S64(B));
+	pc += 4;
+	NEXT();
+op_0x80:
+	if (B.i64 == 0)
+		TRAP(WASM_TRAP_DIV_ZERO);
+	D.i64 = A.i64 / B.i64;
+	pc += 4;
+	NEXT();
+op_0x81:
+	if (B.i64 == 0)
+		TRAP(WASM_TRAP_DIV_ZERO);
+	D.i64 = B.i64 == ~0ull ? 0 : (uint64_t)(S64(A) % S64(B));
+	pc += 4;
+	NEXT();
+op_0x82:
+	if (B.i64 == 0)
+		TRAP(WASM_TRAP_DIV_ZERO);
+	D.i64 = A.i64 % B.i64;
+	pc += 4;
+	NEXT();
+	BIN(0x83, i64, A.i64 & B.i64)
+	BIN(0x84, i64, A.i64 | B.i64)
+	BIN(0x85, i64, A.i64 ^ B.i64)
+	BIN(0x86, i64, A.i64 << (B.i64 & 63))
+	BIN(0x87, i64, (uint64_t)(S64(A) >> (B.i64 & 63)))
+	BIN(0x88, i64, A.i64 >> (B.i64 & 63))
+	BIN(0x89, i64, (A.i64 << (B.i64 & 63)) | (A.i64 >> ((64 - B.i64) & 63)))
+	BIN(0x8a, i64, (A.i64 >> (B.i64 & 63)) | (A.i64 << ((64 - B.i64) & 63)))
+	/* abs/neg/copysign are bit operations (exact on NaNs, spec 4.3.3) */
+	UN(0x8b, i32, A.i32 & 0x7fffffffu)
+	UN(0x8c, i32, A.i32 ^ 0x80000000u)
+	/* rounding: a signalling NaN input must come out quiet (arithmetic NaN), which libm's
+	 * bit-twiddling versions do not guarantee, hence x + x for NaNs */
+	UN(0x8d, f32, isnan(A.f32) ? A.f32 + A.f32 : ceilf(A.f32))
+	UN(0x8e, f32, isnan(A.f32) ? A.f32 + A.f32 : floorf(A.f32))
+	UN(0x8f, f32, isnan(A.f32) ? A.f32 + A.f32 : truncf(A.f32))
+	UN(0x90, f32, isnan(A.f32) ? A.f32 + A.f32 : nearbyintf(A.f32))
+	UN(0x91, f32, sqrtf(A.f32))
+	BIN(0x92, f32, A.f32 + B.f32)
+	BIN(0x93, f32, A.f32 - B.f32)
+	BIN(0x94, f32, A.f32 * B.f32)
+	BIN(0x95, f32, A.f32 / B.f32)
+	BIN(0x96, f32, f32_min(A.f32, B.f32))
+	BIN(0x97, f32, f32_max(A.f32, B.f32))
+	BIN(0x98, i32, (A.i32 & 0x7fffffffu) | (B.i32 & 0x80000000u))
+	UN(0x99, i64, A.i64 & 0x7fffffffffffffffull)
+	UN(0x9a, i64, A.i64 ^ 0x8000000000000000ull)
+	UN(0x9b, f64, isnan(A.f64) ? A.f64 + A.f64 : ceil(A.f64))
+	UN(0x9c, f64, isnan(A.f64) ? A.f64 + A.f64 : floor(A.f64))
+	UN(0x9d, f64, isnan(A.f64) ? A.f64 + A.f64 : trunc(A.f64))
+	UN(0x9e, f64, isnan(A.f64) ? A.f64 + A.f64 : nearbyint(A.f64))
+	UN(0x9f, f64, sqrt(A.f64))
+	BIN(0xa0, f64, A.f64 + B.f64)
+	BIN(0xa1, f64, A.f64 - B.f64)
+	BIN(0xa2, f64, A.f64 * B.f64)
+	BIN(0xa3, f64, A.f64 / B.f64)
+	BIN(0xa4, f64, f64_min(A.f64, B.f64))
+	BIN(0xa5, f64, f64_max(A.f64, B.f64))
+	BIN(0xa6, i64, (A.i64 & 0x7fffffffffffffffull) | (B.i64 & 0x8000000000000000ull))
+	UN(0xa7, i32, (uint32_t)A.i64)
+	/* trapping float->int: NaN is an invalid conversion, out of range an overflow */
+#define TRUNC(n, src, field, T, lo_ok, hi_ok)                   \
+	op_##n : {                                               \
+		if (isnan(A.src))                                \
+			TRAP(WASM_TRAP_INVALID_CONVERSION);      \
+		if (!(lo_ok && hi_ok))                           \
+			TRAP(WASM_TRAP_INT_OVERFLOW);            \
+		D.field = (T)A.src;                              \
+		pc += 3;                                         \
+		NEXT();                                          \
+	}
+	TRUNC(0xa8, f32, i32, uint32_t, A.f32 >= -2147483648.0f, A.f32 < 2147483648.0f)
+	TRUNC(0xa9, f32, i32, uint32_t, A.f32 > -1.0f, A.f32 < 4294967296.0f)
+	TRUNC(0xaa, f64, i32, uint32_t, A.f64 > -2147483649.0, A.f64 < 2147483648.0)
+	TRUNC(0xab, f64, i32, uint32_t, A.f64 > -1.0, A.f64 < 4294967296.0)
+	UN(0xac, i64, (uint64_t)(int64_t)S32(A))
+	UN(0xad, i64, (uint64_t)A.i32)
+	TRUNC(0xae, f32, i64, uint64_t, A.f32 >= -9223372036854775808.0f, A.f32 < 9223372036854775808.0f)
+	TRUNC(0xaf, f32, i64, uint64_t, A.f32 > -1.0f, A.f32 < 18446744073709551616.0f)
+	TRUNC(0xb0, f64, i64, uint64_t, A.f64 >= -9223372036854775808.0, A.f64 < 9223372036854775808.0)
+	TRUNC(0xb1, f64, i64, uint64_t, A.f64 > -1.0, A.f64 < 18446744073709551616.0)
+	UN(0xb2, f32, (float)S32(A))
+	UN(0xb3, f32, (float)A.i32)
+	UN(0xb4, f32, (float)S64(A))
+	UN(0xb5, f32, (float)A.i64)
+	UN(0xb6, f32, (float)A.f64)
+	UN(0xb7, f64, (double)S32(A))
+	UN(0xb8, f64, (double)A.i32)
+	UN(0xb9, f64, (double)S64(A))
+	UN(0xba, f64, (double)A.i64)
+	UN(0xbb, f64, (double)A.f32)
+	UN(0xbc, i32, A.i32) /* reinterpretations: same bits */
+	UN(0xbd, i64, A.i64)
+	UN(0xbe, i32, A.i32)
+	UN(0xbf, i64, A.i64)
+	UN(0xc0, i32, (uint32_t)(int32_t)(int8_t)A.i32)
+	UN(0xc1, i32, (uint32_t)(int32_t)(int16_t)A.i32)
+	UN(0xc2, i64, (uint64_t)(int64_t)(int8_t)A.i64)
+	UN(0xc3, i64, (uint64_t)(int64_t)(int16_t)A.i64)
+	UN(0xc4, i64, (uint64_t)(int64_t)(int32_t)A.i64)
+	/* saturating float->int (non-trapping conversions proposal) */
+#define TSAT(n, src, field, T, ST, lo_ok, hi_ok, minv, maxv)            \
+	op_##n : {                                                       \
+		if (isnan(A.src))                                        \
+			D.field = 0;                                     \
+		else if (!(lo_ok))                                       \
+			D.field = (T)(minv);                             \
+		else if (!(hi_ok))                                       \
+			D.field = (T)(maxv);                             \
+		else                                                     \
+			D.field = (T)(ST)A.src;                          \
+		pc += 3;                                                 \
+		NEXT();                                                  \
+	}
+	TSAT(0xe0, f32, i32, uint32_t, int32_t, A.f32 >= -2147483648.0f, A.f32 < 2147483648.0f, INT32_MIN, INT32_MAX)
+	TSAT(0xe1, f32, i32, uint32_t, uint32_t, A.f32 > -1.0f, A.f32 < 4294967296.0f, 0, UINT32_MAX)
+	TSAT(0xe2, f64, i32, uint32_t, int32_t, A.f64 > -2147483649.0, A.f64 < 2147483648.0, INT32_MIN, INT32_MAX)
+	TSAT(0xe3, f64, i32, uint32_t, uint32_t, A.f64 > -1.0, A.f64 < 4294967296.0, 0, UINT32_MAX)
+	TSAT(0xe4, f32, i64, uint64_t, int64_t, A.f32 >= -9223372036854775808.0f, A.f32 < 9223372036854775808.0f, INT64_MIN, INT64_MAX)
+	TSAT(0xe5, f32, i64, uint64_t, uint64_t, A.f32 > -1.0f, A.f32 < 18446744073709551616.0f, 0, UINT64_MAX)
+	TSAT(0xe6, f64, i64, uint64_t, int64_t, A.f64 >= -9223372036854775808.0, A.f64 < 9223372036854775808.0, INT64_MIN, INT64_MAX)
+	TSAT(0xe7, f64, i64, uint64_t, uint64_t, A.f64 > -1.0, A.f64 < 18446744073709551616.0, 0, UINT64_MAX)
+
+	/* ---- control ---- */
+l_OP_UNREACHABLE:
+	TRAP(WASM_TRAP_UNREACHABLE);
+l_OP_BR:
+	pc = pc + 1 + (int32_t)pc[1];
+	NEXT();
+l_OP_BR_IF:
+	if (fp[pc[1]].i32)
+		pc = pc + 2 + (int32_t)pc[2];
+	else
+		pc += 3;
+	NEXT();
+l_OP_BR_UNLESS:
+	if (!fp[pc[1]].i32)
+		pc = pc + 2 + (int32_t)pc[2];
+	else
+		pc += 3;
+	NEXT();
+l_OP_BR_TABLE: {
+	uint32_t i = fp[pc[1]].i32, n = pc[2];
+	if (i >= n - 1)
+		i = n - 1;
+	pc = pc + 3 + i + (int32_t)pc[3 + i];
+	NEXT();
+}
+l_OP_FUEL:
+	fuel -= pc[1];
+	if (fuel < 0) {
+		root->fuel_chunk = fuel;
+		if ((trap = rt__fuel_slow(root)) != WASM_OK)
+			goto trapped;
+		fuel = root->fuel_chunk;
+	}
+	pc += 2;
+	NEXT();
+l_OP_RETURN:
+	if (fr == frames)
+		goto done;
+	fr--;
+	pc = fr->pc;
+	fp = fr->fp;
+	if (fr->inst != in) {
+		in = fr->inst;
+		m = in->m;
+	}
+	RELOAD_MEM();
+	NEXT();
+l_OP_CALL:
+	callee = in->own_funcs + (pc[1] - m->nfunc_imports);
+	base = pc[2];
+	pc += 3;
+	goto enter;
+l_OP_CALL_IMPORT:
+	callee = in->funcs[pc[1]];
+	base = pc[2];
+	pc += 3;
+	goto enter;
+l_OP_CALL_INDIRECT: {
+	struct rt_table *t = in->tables[pc[2]];
+	uint32_t i = fp[pc[4]].i32;
+	if (i >= t->size)
+		TRAP(WASM_TRAP_OOB_TABLE);
+	callee = t->elems[i];
+	if (!callee)
+		TRAP(WASM_TRAP_NULL_REFERENCE);
+	const struct rt_functype *want = &m->types[pc[1]];
+	if (callee->type != want && !rt__functype_eq(callee->type, want))
+		TRAP(WASM_TRAP_INDIRECT_MISMATCH);
+	base = pc[3];
+	pc += 5;
+	goto enter;
+}
+enter:
+	if (callee->host) {
+		root->fuel_chunk = fuel;
+		trap = call_host(in, callee, fp + base);
+		fuel = root->fuel_chunk;
+		if (trap != WASM_OK)
+			goto trapped;
+		RELOAD_MEM();
+		NEXT();
+	}
+	{
+		wasm_instance *ci = callee->inst;
+		const struct rt_code *cc = &ci->m->code[callee->idx - ci->m->nfunc_imports];
+		wasm_value *nfp = fp + base;
+		if (fr == frames_end || nfp + cc->frame_size > stack_end)
+			TRAP(WASM_TRAP_STACK_EXHAUSTED);
+		fr->pc = pc;
+		fr->fp = fp;
+		fr->inst = in;
+		fr++;
+		fp = nfp;
+		for (uint32_t k = cc->nparams; k < cc->nlocals; k++)
+			fp[k].i64 = 0;
+		fuel -= cc->entry_fuel;
+		if (fuel < 0) {
+			root->fuel_chunk = fuel;
+			if ((trap = rt__fuel_slow(root)) != WASM_OK)
+				goto trapped;
+			fuel = root->fuel_chunk;
+		}
+		if (ci != in) {
+			in = ci;
+			m = in->m;
+			RELOAD_MEM();
+		}
+		pc = cc->ops;
+		NEXT();
+	}
+l_OP_SELECT:
+	D = fp[pc[2]].i32 ? fp[pc[3]] : fp[pc[4]];
+	pc += 5;
+	NEXT();
+l_OP_COPY:
+	D = A;
+	pc += 3;
+	NEXT();
+l_OP_CONST32:
+	D.i64 = pc[2];
+	pc += 3;
+	NEXT();
+l_OP_CONST64:
+	D.i64 = (uint64_t)pc[2] | ((uint64_t)pc[3] << 32);
+	pc += 4;
+	NEXT();
+l_OP_GLOBAL_GET:
+	D = in->globals[pc[2]]->v;
+	pc += 3;
+	NEXT();
+l_OP_GLOBAL_SET:
+	in->globals[pc[1]]->v = A;
+	pc += 3;
+	NEXT();
+
+	/* ---- memory ---- */
+l_OP_MEMORY_SIZE:
+	D.i32 = (uint32_t)(memsize / RT_PAGE);
+	pc += 2;
+	NEXT();
+l_OP_MEMORY_GROW:
+	D.i32 = (uint32_t)rt__memory_grow(in->mem, A.i32);
+	RELOAD_MEM();
+	pc += 3;
+	NEXT();
+l_OP_MEMORY_FILL: {
+	uint64_t d = fp[pc[1]].i32, n = fp[pc[3]].i32;
+	if (d + n > memsize)
+		TRAP(WASM_TRAP_OOB_MEMORY);
+	memset(mem + d, (int)(uint8_t)fp[pc[2]].i32, n);
+	pc += 4;
+	NEXT();
+}
+l_OP_MEMORY_COPY: {
+	uint64_t d = fp[pc[1]].i32, s = fp[pc[2]].i32, n = fp[pc[3]].i32;
+	if (d + n > memsize || s + n > memsize)
+		TRAP(WASM_TRAP_OOB_MEMORY);
+	memmove(mem + d, mem + s, n);
+	pc += 4;
+	NEXT();
+}
+l_OP_MEMORY_INIT: {
+	const struct rt_data *seg = &m->datas[pc[1]];
+	uint64_t len = in->data_dropped[pc[1]] ? 0 : seg->len;
+	uint64_t d = fp[pc[2]].i32, s = fp[pc[3]].i32, n = fp[pc[4]].i32;
+	if (s + n > len || d + n > memsize)
+		TRAP(WASM_TRAP_OOB_MEMORY);
+	if (n)
+		memcpy(mem + d, seg->bytes + s, n);
+	pc += 5;
+	NEXT();
+}
+l_OP_DATA_DROP:
+	in->data_dropped[pc[1]] = 1;
+	pc += 2;
+	NEXT();
+
+	/* ---- tables and references ---- */
+l_OP_TABLE_GET: {
+	struct rt_table *t = in->tables[pc[2]];
+	uint32_t i = B.i32;
+	if (i >= t->size)
+		TRAP(WASM_TRAP_OOB_TABLE);
+	D.ref = t->elems[i];
+	pc += 4;
+	NEXT();
+}
+l_OP_TABLE_SET: {
+	struct rt_table *t = in->tables[pc[1]];
+	uint32_t i = A.i32;
+	if (i >= t->size)
+		TRAP(WASM_TRAP_OOB_TABLE);
+	t->elems[i] = B.ref;
+	pc += 4;
+	NEXT();
+}
+l_OP_TABLE_SIZE:
+	D.i32 = in->tables[pc[2]]->size;
+	pc += 3;
+	NEXT();
+l_OP_TABLE_GROW:
+	D.i32 = (uint32_t)rt__table_grow(in->tables[pc[2]], fp[pc[4]].i32, B.ref);
+	pc += 5;
+	NEXT();
+l_OP_TABLE_FILL: {
+	struct rt_table *t = in->tables[pc[1]];
+	uint64_t i = fp[pc[2]].i32, n = fp[pc[4]].i32;
+	void *v = fp[pc[3]].ref;
+	if (i + n > t->size)
+		TRAP(WASM_TRAP_OOB_TABLE);
+	for (uint64_t k = 0; k < n; k++)
+		t->elems[i + k] = v;
+	pc += 5;
+	NEXT();
+}
+l_OP_TABLE_COPY: {
+	struct rt_table *td = in->tables[pc[1]], *ts = in->tables[pc[2]];
+	uint64_t d = fp[pc[3]].i32, s = fp[pc[4]].i32, n = fp[pc[5]].i32;
+	if (d + n > td->size || s + n > ts->size)
+		TRAP(WASM_TRAP_OOB_TABLE);
+	if (n)
+		memmove(td->elems + d, ts->elems + s, n * sizeof *td->elems);
+	pc += 6;
+	NEXT();
+}
+l_OP_TABLE_INIT: {
+	struct rt_table *t = in->tables[pc[1]];
+	const struct rt_elem *seg = &m->elems[pc[2]];
+	uint64_t len = in->elem_dropped[pc[2]] ? 0 : seg->n;
+	uint64_t d = fp[pc[3]].i32, s = fp[pc[4]].i32, n = fp[pc[5]].i32;
+	if (s + n > len || d + n > t->size)
+		TRAP(WASM_TRAP_OOB_TABLE);
+	for (uint64_t k = 0; k < n; k++)
+		t->elems[d + k] = rt__constexpr_ref(in, &seg->items[s + k]);
+	pc += 6;
+	NEXT();
+}
+l_OP_ELEM_DROP:
+	in->elem_dropped[pc[1]] = 1;
+	pc += 2;
+	NEXT();
+l_OP_REF_NULL:
+	D.ref = NULL;
+	pc += 2;
+	NEXT();
+l_OP_REF_IS_NULL:
+	D.i32 = A.ref == NULL;
+	pc += 3;
+	NEXT();
+l_OP_REF_FUNC:
+	D.ref = in->funcs[pc[2]];
+	pc += 3;
+	NEXT();
+
+done:
+	root->fuel_chunk = fuel;
+	return WASM_OK;
+trapped:
+	root->fuel_chunk = fuel;
+	if (trap != WASM_TRAP_HOST && trap != WASM_TRAP_EXIT) {
+		rt__trap(root, trap, trap_text(trap));
+	} else if (in != root) {
+		/* the host function reported on the instance that called it */
+		memcpy(root->errmsg, in->errmsg, sizeof root->errmsg);
+		root->exit_code = in->exit_code;
+	}
+	return trap;
+}
+
+wasm_trap rt__call(wasm_instance *inst, struct rt_func *f, wasm_value *args, size_t nargs,
+		   wasm_value *results, size_t nresults)
+{
+	if (f->host) {
+		wasm_value res[16];
+		if (nresults > 16)
+			return rt__trap(inst, WASM_TRAP_BAD_CALL, "host function with too many results");
+		memset(res, 0, sizeof res);
+		wasm_trap t = f->host(inst, f->user, args, res);
+		if (t == WASM_OK && nresults)
+			memcpy(results, res, nresults * sizeof *res);
+		return t;
+	}
+	struct rt_stack *s = rt__stack_get();
+	if (!s)
+		return rt__trap(inst, WASM_TRAP_NOMEM, "out of memory for the call stack");
+	if (nargs)
+		memcpy(s->slots, args, nargs * sizeof *args);
+	wasm_trap t = run(inst, s, f);
+	if (t == WASM_OK && nresults)
+		memcpy(results, s->slots, nresults * sizeof *results);
+	rt__stack_put(s);
+	return t;
+}

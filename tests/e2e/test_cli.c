@@ -1,0 +1,575 @@
+/* tests/e2e/test_cli.c: edgectl against a real `edgeplane serve` (fresh database, signing key,
+ * private PostgreSQL and Redis): every non-deployment command, its table and --json output,
+ * its errors (problem+json detail, exit codes) and --help. One control plane serves the whole
+ * test case; each test uses its own tenant. */
+#include "tests/e2e/test_cli_helpers.h"
+
+#include "cli/cli.h"
+#include "cli/http.h"
+#include "cli/table.h"
+#include "signing/signing.h"
+
+static struct th_cp cp;
+
+static void cp_up(void)
+{
+	th_cp_start(&cp, NULL);
+}
+
+static void cp_down(void)
+{
+	th_cp_stop(&cp);
+}
+
+#define A (cp.admin_token)
+#define U (cp.url)
+
+/* Creates a tenant with an admin token; the test fails if it cannot. */
+static void make_tenant(const char *slug)
+{
+	struct ctl_out o;
+
+	ck_assert_msg(ctl(&o, U, A, NULL, "tenants", "create", slug, NULL) == 0,
+		      "tenants create %s: %s", slug, o.err);
+	ctl_free(&o);
+}
+
+/* A deployer token of a tenant (caller frees). */
+static char *deployer_token(const char *tenant, const char *name)
+{
+	struct ctl_out o;
+	char *tok;
+
+	ck_assert_msg(ctl(&o, U, A, tenant, "tokens", "create", "--role", "deployer", "--name",
+			  name, NULL) == 0, "tokens create: %s", o.err);
+	tok = first_line(o.out);
+	ck_assert_msg(strncmp(tok, "ept_", 4) == 0, "first line is not the secret: %s", o.out);
+	ctl_free(&o);
+	return tok;
+}
+
+START_TEST(test_help_everywhere)
+{
+	static const char *const cmds[][2] = {
+		{"tenants", "create"}, {"tenants", "list"}, {"domains", "add"}, {"domains", "list"},
+		{"domains", "rm"}, {"tokens", "create"}, {"tokens", "list"}, {"tokens", "revoke"},
+		{"modules", "create"}, {"modules", "list"}, {"versions", "push"},
+		{"versions", "list"}, {"routes", "add"}, {"routes", "list"}, {"routes", "rm"},
+		{"deploy", NULL}, {"deployments", "list"}, {"deployments", "get"},
+		{"deployments", "pause"}, {"deployments", "resume"}, {"deployments", "promote"},
+		{"deployments", "abort"}, {"rollback", NULL}, {"pops", "list"}, {"keys", "list"},
+		{"verify", NULL}, {"audit", NULL}};
+	struct ctl_out o;
+
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "--help", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(o.out, "deployments promote"));
+	ck_assert_ptr_nonnull(strstr(o.out, "EDGECTL_TOKEN"));
+	ctl_free(&o);
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		char want[128];
+		if (cmds[i][1] != NULL)
+			ctl(&o, U, A, NULL, cmds[i][0], cmds[i][1], "--help", NULL);
+		else
+			ctl(&o, U, A, NULL, cmds[i][0], "--help", NULL);
+		ck_assert_msg(o.code == 0, "%s %s --help exited %d", cmds[i][0], cmds[i][1], o.code);
+		snprintf(want, sizeof want, "edgectl [global options] %s%s%s", cmds[i][0],
+			 cmds[i][1] ? " " : "", cmds[i][1] ? cmds[i][1] : "");
+		ck_assert_msg(strstr(o.out, want) != NULL, "help of %s lacks its usage:\n%s", want,
+			      o.out);
+		ctl_free(&o);
+	}
+	/* Bad command lines: exit 2 and a message, no request made. */
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "frobnicate", NULL), 2);
+	ck_assert_ptr_nonnull(strstr(o.err, "unknown command"));
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "tenants", "list", "--bogus", NULL), 2);
+	ck_assert_ptr_nonnull(strstr(o.err, "--bogus"));
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "modules", "list", NULL), 2);
+	ck_assert_ptr_nonnull(strstr(o.err, "tenant"));
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "x", "deploy", "hello", NULL), 2);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "x", "deploy", "hello@two", NULL), 2);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "x", "deploy", "hello@1", "--wait", "--timeout", "0", NULL), 2);
+	ctl_free(&o);
+}
+END_TEST
+
+START_TEST(test_tenants_and_domains)
+{
+	struct ctl_out o;
+
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "tenants", "create", "acme", "--name", "Acme Inc.",
+			     NULL), 0);
+	ck_assert_ptr_nonnull(strstr(o.out, "acme"));
+	ctl_free(&o);
+	/* Table by default, with a header; --json (anywhere on the line) for scripts. */
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "tenants", "list", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(o.out, "SLUG"));
+	ck_assert_ptr_nonnull(strstr(o.out, "Acme Inc."));
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "tenants", "list", "--json", NULL), 0);
+	ck_assert_msg(json_is_array(json_object_get(o.json, "items")), "not JSON: %s", o.out);
+	{
+		json_t *t = json_array_get(json_object_get(o.json, "items"), 0);
+		ck_assert_str_eq(json_string_value(json_object_get(t, "slug")), "acme");
+	}
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "--json", "tenants", "get", "acme", NULL), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(o.json, "name")), "Acme Inc.");
+	ctl_free(&o);
+	/* The API's problem detail reaches the user, with a non-zero exit. */
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "tenants", "create", "acme", NULL), 1);
+	ck_assert_msg(strstr(o.err, "HTTP 409") != NULL, "stderr: %s", o.err);
+	ck_assert_ptr_nonnull(strstr(o.err, "request id"));
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "tenants", "create", "Not A Slug!", NULL), 1);
+	ck_assert_msg(strstr(o.err, "HTTP 4") != NULL, "stderr: %s", o.err);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "tenants", "get", "nobody", NULL), 1);
+	ck_assert_msg(strstr(o.err, "HTTP 404") != NULL, "stderr: %s", o.err);
+	ctl_free(&o);
+
+	ck_assert_int_eq(ctl(&o, U, A, "acme", "domains", "add", "acme.test", NULL), 0);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "acme", "domains", "list", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(o.out, "acme.test"));
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "--tenant", "acme", "domains", "rm", "acme.test",
+			     NULL), 0);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "acme", "domains", "list", NULL), 0);
+	ck_assert_ptr_null(strstr(o.out, "acme.test"));
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "acme", "domains", "rm", "acme.test", NULL), 1);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "acme", "domains", "add", "not a domain", NULL), 1);
+	ck_assert_msg(strstr(o.err, "HTTP 4") != NULL, "stderr: %s", o.err);
+	ctl_free(&o);
+}
+END_TEST
+
+START_TEST(test_tokens)
+{
+	struct ctl_out o;
+	char *id, *tok;
+
+	make_tenant("tok");
+	ck_assert_int_eq(ctl(&o, U, A, "tok", "--json", "tokens", "create", "--role", "deployer",
+			     "--name", "ci-bot", "--ttl", "3600", NULL), 0);
+	ck_assert_msg(json_is_object(o.json), "not JSON: %s", o.out);
+	id = strdup(json_string_value(json_object_get(o.json, "id")));
+	ctl_free(&o);
+	tok = deployer_token("tok", "ci-other");
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "tokens", "list", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(o.out, "ci-bot"));
+	ck_assert_ptr_nonnull(strstr(o.out, "deployer"));
+	ck_assert_ptr_null(strstr(o.out, tok)); /* secrets are never listed */
+	ctl_free(&o);
+
+	/* The new token works for its tenant, not for admin work. */
+	ck_assert_int_eq(ctl(&o, U, tok, "tok", "modules", "create", "m1", NULL), 0);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, tok, NULL, "tenants", "list", NULL), 1);
+	ck_assert_msg(strstr(o.err, "HTTP 403") != NULL, "stderr: %s", o.err);
+	ctl_free(&o);
+	/* Revoked: refused at once. */
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "--json", "tokens", "list", NULL), 0);
+	{
+		json_t *items = json_object_get(o.json, "items"), *t;
+		const char *other = NULL;
+		size_t i;
+		json_array_foreach(items, i, t) {
+			if (strcmp(json_string_value(json_object_get(t, "name")) ?: "", "ci-other") == 0)
+				other = json_string_value(json_object_get(t, "id"));
+		}
+		ck_assert_ptr_nonnull(other);
+		struct ctl_out r;
+		ck_assert_int_eq(ctl(&r, U, A, NULL, "tokens", "revoke", other, NULL), 0);
+		ctl_free(&r);
+	}
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, tok, "tok", "modules", "list", NULL), 1);
+	ck_assert_msg(strstr(o.err, "HTTP 401") != NULL, "stderr: %s", o.err);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "tokens", "revoke", id, NULL), 0);
+	ctl_free(&o);
+	/* Bad input. */
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "tokens", "create", "--name", "x", NULL), 2);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "tokens", "create", "--role", "emperor", "--name",
+			     "x", NULL), 1);
+	ck_assert_msg(strstr(o.err, "HTTP 4") != NULL, "stderr: %s", o.err);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "tokens", "create", "--role", "reader", "--name",
+			     "x", "--ttl", "-5", NULL), 2);
+	ctl_free(&o);
+	free(tok);
+	free(id);
+}
+END_TEST
+
+START_TEST(test_modules_and_versions)
+{
+	struct ctl_out o;
+	size_t len, vlen, got_len;
+	char *wasm = th_read_file(th_guest("hello_handler.wasm"), &len);
+	char *dir = th_tmpdir(), *v2path, *badpath, *dl, *got;
+	unsigned char *v2;
+	char digest[SIGN_DIGEST_LEN + 1];
+
+	ck_assert_msg(wasm != NULL, "no %s", th_guest("hello_handler.wasm"));
+	make_tenant("mods");
+	ck_assert_int_eq(ctl(&o, U, A, "mods", "modules", "create", "hello", NULL), 0);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "mods", "modules", "list", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(o.out, "hello"));
+	ctl_free(&o);
+
+	/* Push: version and digest; the same bytes again: the same version, nothing new. */
+	sign_digest((const uint8_t *)wasm, len, digest);
+	ck_assert_int_eq(ctl(&o, U, A, "mods", "versions", "push", th_guest("hello_handler.wasm"),
+			     "--module", "hello", "--label", "first", NULL), 0);
+	ck_assert_msg(strncmp(o.out, "version 1 ", 10) == 0, "push printed: %s", o.out);
+	ck_assert_msg(strstr(o.out, digest) != NULL, "push printed: %s (want %s)", o.out, digest);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "mods", "versions", "push", th_guest("hello_handler.wasm"),
+			     "--module", "hello", NULL), 0);
+	ck_assert_msg(strncmp(o.out, "version 1 ", 10) == 0, "second push printed: %s", o.out);
+	ck_assert_ptr_nonnull(strstr(o.out, "unchanged"));
+	ctl_free(&o);
+	v2 = wasm_variant((unsigned char *)wasm, len, "v2", &vlen);
+	v2path = write_tmp(dir, "v2.wasm", v2, vlen);
+	ck_assert_int_eq(ctl(&o, U, A, "mods", "--json", "versions", "push", v2path, "--module",
+			     "hello", NULL), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(o.json, "version")), 2);
+	ck_assert_ptr_nonnull(json_object_get(o.json, "signature"));
+	ctl_free(&o);
+	/* Invalid modules are refused with the reason. */
+	badpath = write_tmp(dir, "bad.wasm", "\0asm\x01\0\0\0\x01\xff", 10);
+	ck_assert_int_eq(ctl(&o, U, A, "mods", "versions", "push", badpath, "--module", "hello",
+			     NULL), 1);
+	ck_assert_msg(strstr(o.err, "HTTP 422") != NULL, "stderr: %s", o.err);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "mods", "versions", "push", "/nonexistent.wasm", "--module",
+			     "hello", NULL), 1);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "mods", "versions", "push", v2path, NULL), 2);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "mods", "versions", "push", v2path, "--module", "nope",
+			     NULL), 1);
+	ck_assert_msg(strstr(o.err, "HTTP 404") != NULL, "stderr: %s", o.err);
+	ctl_free(&o);
+
+	ck_assert_int_eq(ctl(&o, U, A, "mods", "versions", "list", "--module", "hello", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(o.out, digest));
+	ck_assert_ptr_nonnull(strstr(o.out, "first"));
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "mods", "--json", "versions", "list", "--module", "hello",
+			     NULL), 0);
+	ck_assert_int_eq(json_array_size(json_object_get(o.json, "items")), 2);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "mods", "--json", "versions", "get", "1", "--module",
+			     "hello", NULL), 0);
+	ck_assert_str_eq(json_string_value(cli_json_path(o.json, "manifest.digest")), digest);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "mods", "versions", "get", "9", "--module", "hello", NULL), 1);
+	ctl_free(&o);
+	ck_assert(asprintf(&dl, "%s/dl.wasm", dir) > 0);
+	ck_assert_int_eq(ctl(&o, U, A, "mods", "versions", "download", "1", "--module", "hello",
+			     "--out", dl, NULL), 0);
+	ctl_free(&o);
+	got = th_read_file(dl, &got_len);
+	ck_assert(got != NULL && got_len == len && memcmp(got, wasm, len) == 0);
+	free(got);
+	free(dl);
+	free(v2);
+	free(v2path);
+	free(badpath);
+	free(wasm);
+	th_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_routes)
+{
+	struct ctl_out o;
+	char *id;
+
+	make_tenant("rt");
+	make_tenant("rt-other");
+	ck_assert_int_eq(ctl(&o, U, A, "rt", "domains", "add", "rt.test", NULL), 0);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "rt", "modules", "create", "web", NULL), 0);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "rt", "--json", "routes", "add", "--host", "api.rt.test",
+			     "--path", "/v1/*", "--module", "web", NULL), 0);
+	ck_assert_msg(json_is_object(o.json), "not JSON: %s", o.out);
+	id = strdup(json_string_value(json_object_get(o.json, "id")));
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "rt", "routes", "list", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(o.out, "api.rt.test"));
+	ck_assert_ptr_nonnull(strstr(o.out, "/v1/*"));
+	ctl_free(&o);
+	/* Duplicates anywhere are 409; a host the tenant does not own is 403. */
+	ck_assert_int_eq(ctl(&o, U, A, "rt", "routes", "add", "--host", "api.rt.test", "--path",
+			     "/v1/*", "--module", "web", NULL), 1);
+	ck_assert_msg(strstr(o.err, "HTTP 409") != NULL, "stderr: %s", o.err);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "rt-other", "modules", "create", "web", NULL), 0);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "rt-other", "routes", "add", "--host", "api.rt.test",
+			     "--path", "/x", "--module", "web", NULL), 1);
+	ck_assert_msg(strstr(o.err, "HTTP 403") != NULL, "stderr: %s", o.err);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "rt", "routes", "add", "--host", "api.rt.test", NULL), 2);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "rt", "routes", "rm", id, NULL), 0);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "rt", "routes", "list", NULL), 0);
+	ck_assert_ptr_null(strstr(o.out, "api.rt.test"));
+	ctl_free(&o);
+	free(id);
+}
+END_TEST
+
+START_TEST(test_keys_and_verify)
+{
+	struct ctl_out o;
+	char *dir = th_tmpdir(), *trust, *vjson, *man_only, *tampered, *other_trust, *line;
+	size_t len;
+	char *wasm = th_read_file(th_guest("hello_handler.wasm"), &len);
+	sign_key *other;
+	char err[256], buf[256];
+
+	make_tenant("ver");
+	/* GET /v1/keys needs no token. */
+	ck_assert_int_eq(ctl(&o, U, NULL, NULL, "keys", "list", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(o.out, "KEY ID"));
+	ck_assert_ptr_nonnull(strstr(o.out, "ed25519"));
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, NULL, NULL, "keys", "list", "--trust-file", NULL), 0);
+	trust = write_tmp(dir, "trusted.keys", o.out, strlen(o.out));
+	ctl_free(&o);
+
+	ck_assert_int_eq(ctl(&o, U, A, "ver", "modules", "create", "hello", NULL), 0);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "ver", "versions", "push", th_guest("hello_handler.wasm"),
+			     "--module", "hello", NULL), 0);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "ver", "--json", "versions", "get", "1", "--module",
+			     "hello", NULL), 0);
+	vjson = write_tmp(dir, "v1.json", o.out, strlen(o.out));
+	{
+		/* The bare manifest plus --signature works too. */
+		char *m = json_dumps(json_object_get(o.json, "manifest"), 0);
+		man_only = write_tmp(dir, "manifest.json", m, strlen(m));
+		snprintf(buf, sizeof buf, "%s",
+			 json_string_value(json_object_get(o.json, "signature")));
+		free(m);
+	}
+	ctl_free(&o);
+
+	ck_assert_int_eq(ctl(&o, NULL, NULL, NULL, "verify", th_guest("hello_handler.wasm"),
+			     "--manifest", vjson, "--trusted-keys", trust, NULL), 0);
+	ck_assert_msg(strncmp(o.out, "OK", 2) == 0, "verify printed: %s %s", o.out, o.err);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, NULL, NULL, NULL, "verify", th_guest("hello_handler.wasm"),
+			     "--manifest", man_only, "--signature", buf, "--trusted-keys", trust,
+			     NULL), 0);
+	ctl_free(&o);
+	/* One flipped byte: refused. */
+	wasm[len / 2] ^= 1;
+	tampered = write_tmp(dir, "tampered.wasm", wasm, len);
+	ck_assert_int_eq(ctl(&o, NULL, NULL, NULL, "verify", tampered, "--manifest", vjson,
+			     "--trusted-keys", trust, NULL), 1);
+	ck_assert_ptr_nonnull(strstr(o.err, "FAILED"));
+	ctl_free(&o);
+	/* A trust file without the signing key: refused. */
+	ck_assert_int_eq(sign_key_generate(&other, err, sizeof err), SIGN_OK);
+	ck_assert(asprintf(&line, "%s %s\n", sign_key_id(other), sign_key_public_b64(other)) > 0);
+	other_trust = write_tmp(dir, "other.keys", line, strlen(line));
+	sign_key_destroy(other);
+	ck_assert_int_eq(ctl(&o, NULL, NULL, NULL, "verify", th_guest("hello_handler.wasm"),
+			     "--manifest", vjson, "--trusted-keys", other_trust, NULL), 1);
+	ck_assert_ptr_nonnull(strstr(o.err, "FAILED"));
+	ctl_free(&o);
+	/* A forged signature: refused. */
+	buf[5] = buf[5] == 'A' ? 'B' : 'A';
+	ck_assert_int_eq(ctl(&o, NULL, NULL, NULL, "verify", th_guest("hello_handler.wasm"),
+			     "--manifest", man_only, "--signature", buf, "--trusted-keys", trust,
+			     NULL), 1);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, NULL, NULL, NULL, "verify", th_guest("hello_handler.wasm"),
+			     "--manifest", vjson, NULL), 2);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, NULL, NULL, NULL, "verify", th_guest("hello_handler.wasm"),
+			     "--manifest", trust, "--trusted-keys", trust, NULL), 1);
+	ctl_free(&o);
+	free(line);
+	free(other_trust);
+	free(tampered);
+	free(man_only);
+	free(vjson);
+	free(trust);
+	free(wasm);
+	th_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_pops_and_audit)
+{
+	struct ctl_out o;
+
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "pops", "create", "hnd1", "--region", "ap-northeast-1",
+			     "--labels", "tier=1", NULL), 0);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "pops", "list", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(o.out, "hnd1"));
+	ck_assert_ptr_nonnull(strstr(o.out, "ap-northeast-1"));
+	ck_assert_ptr_nonnull(strstr(o.out, "RUNNING"));
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "pops", "get", "hnd1", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(o.out, "tier"));
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "pops", "create", "hnd1", NULL), 1);
+	ck_assert_msg(strstr(o.err, "HTTP 409") != NULL, "stderr: %s", o.err);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "pops", "create", "x", "--labels", "novalue", NULL), 2);
+	ctl_free(&o);
+
+	/* What was done above is in the audit log, newest first. */
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "--json", "audit", "--limit", "5", NULL), 0);
+	ck_assert_msg(json_array_size(json_object_get(o.json, "items")) >= 1, "audit: %s", o.out);
+	ck_assert_msg(json_array_size(json_object_get(o.json, "items")) <= 5, "audit: %s", o.out);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "audit", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(o.out, "REQUEST ID"));
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "audit", "--limit", "0", NULL), 2);
+	ctl_free(&o);
+}
+END_TEST
+
+START_TEST(test_transport_errors)
+{
+	struct ctl_out o;
+	char url[64];
+
+	/* No token, a wrong token, nobody listening: all non-zero with a reason. */
+	ck_assert_int_eq(ctl(&o, U, NULL, NULL, "tenants", "list", NULL), 1);
+	ck_assert_msg(strstr(o.err, "HTTP 401") != NULL, "stderr: %s", o.err);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, "ept_wrong", NULL, "tenants", "list", NULL), 1);
+	ck_assert_msg(strstr(o.err, "HTTP 401") != NULL, "stderr: %s", o.err);
+	ctl_free(&o);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", th_free_port());
+	ck_assert_int_eq(ctl(&o, url, A, NULL, "tenants", "list", NULL), 1);
+	ck_assert_ptr_nonnull(strstr(o.err, "edgectl:"));
+	ctl_free(&o);
+	/* --url and --token flags beat the environment. */
+	ck_assert_int_eq(ctl(&o, url, "ept_wrong", NULL, "--url", U, "--token", A, "tenants",
+			     "list", NULL), 0);
+	ctl_free(&o);
+}
+END_TEST
+
+/* ---- edgectl's own pieces, without a server ---- */
+
+START_TEST(test_path_escaping)
+{
+	char *p = cli_path("/v1/tenants/%s/domains/%s", "acme", "a/b c?d");
+
+	ck_assert_str_eq(p, "/v1/tenants/acme/domains/a%2Fb%20c%3Fd");
+	free(p);
+	p = cli_path("/x/%S/%s", "1/2", "ok-._~");
+	ck_assert_str_eq(p, "/x/1/2/ok-._~");
+	free(p);
+}
+END_TEST
+
+START_TEST(test_args_parser)
+{
+	static const struct cli_opt spec[] = {
+		{"module", true, ""}, {"wait", false, ""}, {0}};
+	char *ok[] = {"f.wasm", "--module", "m", "--wait", "--", "--literal"};
+	char *eq[] = {"--module=m2"};
+	char *bad1[] = {"--nope"};
+	char *bad2[] = {"--module"};
+	char *bad3[] = {"--wait=yes"};
+	struct cli_args a;
+	long v;
+
+	ck_assert_int_eq(cli_args_parse(6, ok, spec, &a), 0);
+	ck_assert_int_eq(a.npos, 2);
+	ck_assert_str_eq(a.pos[0], "f.wasm");
+	ck_assert_str_eq(a.pos[1], "--literal");
+	ck_assert_str_eq(cli_opt_get(&a, spec, "module"), "m");
+	ck_assert(cli_opt_has(&a, spec, "wait"));
+	ck_assert_int_eq(cli_args_parse(1, eq, spec, &a), 0);
+	ck_assert_str_eq(cli_opt_get(&a, spec, "module"), "m2");
+	ck_assert(!cli_opt_has(&a, spec, "wait"));
+	ck_assert_int_eq(cli_args_parse(1, bad1, spec, &a), -1);
+	ck_assert_int_eq(cli_args_parse(1, bad2, spec, &a), -1);
+	ck_assert_int_eq(cli_args_parse(1, bad3, spec, &a), -1);
+	ck_assert_int_eq(cli_parse_long("42", 1, 100, "n", &v), 0);
+	ck_assert_int_eq(v, 42);
+	ck_assert_int_eq(cli_parse_long("0", 1, 100, "n", &v), -1);
+	ck_assert_int_eq(cli_parse_long("4x", 1, 100, "n", &v), -1);
+	ck_assert_int_eq(cli_parse_long("", 1, 100, "n", &v), -1);
+}
+END_TEST
+
+START_TEST(test_table_output)
+{
+	static const struct cli_col cols[] = {{"NAME", "name"}, {"AGE", "a.b"}, {"TAGS", "tags"}, {0}};
+	json_t *items = json_loads("[{\"name\":\"long-name\",\"a\":{\"b\":7},\"tags\":[\"x\",\"y\"]},"
+				   "{\"name\":\"n\\nl\",\"tags\":[]}]", 0, NULL);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(items);
+	ck_assert_int_eq(cli_table_print(f, items, cols), 0);
+	fclose(f);
+	ck_assert_str_eq(text, "NAME       AGE  TAGS\n"
+			       "long-name  7    x,y\n"
+			       "n l        -    -\n");
+	free(text);
+	json_decref(items);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("cli");
+	TCase *tc = tcase_create("commands");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_unchecked_fixture(tc, cp_up, cp_down);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_help_everywhere);
+	tcase_add_test(tc, test_tenants_and_domains);
+	tcase_add_test(tc, test_tokens);
+	tcase_add_test(tc, test_modules_and_versions);
+	tcase_add_test(tc, test_routes);
+	tcase_add_test(tc, test_keys_and_verify);
+	tcase_add_test(tc, test_pops_and_audit);
+	tcase_add_test(tc, test_transport_errors);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("pieces");
+	tcase_add_test(tc, test_path_escaping);
+	tcase_add_test(tc, test_args_parser);
+	tcase_add_test(tc, test_table_output);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

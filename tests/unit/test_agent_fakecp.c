@@ -1,0 +1,536 @@
+/* Process-level tests of edge-agent against a small control plane written here (a test double
+ * for the unit level: real HTTP, real signatures from the signing library, real edge-agent and
+ * runtime). It serves a desired state, blobs and the report endpoint; the end-to-end tests in
+ * tests/e2e run the same scenarios against the real edgeplane. */
+#include <check.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "signing/signing.h"
+#include "tests/e2e/test_agent_lib.h"
+#include "tests/lib/th.h"
+
+#define TOKEN "ept_fake_agent_token"
+#define MAXBLOBS 16
+
+/* ---- the fake control plane ---------------------------------------------------------------- */
+
+struct blob {
+	char digest[SIGN_DIGEST_LEN + 1];
+	unsigned char *bytes; /* what is served (may differ from the digest on purpose) */
+	size_t len;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct MHD_Daemon *d;
+	int port;
+	char url[64];
+	bool down;            /* answer 503 to everything */
+	char *desired;        /* JSON text */
+	long long generation;
+	struct blob blobs[MAXBLOBS];
+	size_t n_blobs;
+	json_t *last_report;
+	int reports;
+	int desired_pulls;
+} cp = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static sign_key *key, *rogue;
+static char *dir, trust_path[512];
+
+struct upload {
+	char buf[65536];
+	size_t len;
+};
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const void *body,
+			     size_t len, const char *ctype)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body,
+								  MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret;
+
+	MHD_add_response_header(r, "Content-Type", ctype);
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result on_cp(void *cls, struct MHD_Connection *c, const char *url,
+			     const char *method, const char *version, const char *data,
+			     size_t *size, void **req_cls)
+{
+	struct upload *u = *req_cls;
+	const char *auth;
+	enum MHD_Result ret;
+
+	(void)cls;
+	(void)version;
+	if (u == NULL) {
+		*req_cls = calloc(1, sizeof(struct upload));
+		return *req_cls ? MHD_YES : MHD_NO;
+	}
+	if (*size > 0) {
+		size_t n = *size < sizeof(u->buf) - 1 - u->len ? *size : sizeof(u->buf) - 1 - u->len;
+		memcpy(u->buf + u->len, data, n);
+		u->len += n;
+		*size = 0;
+		return MHD_YES;
+	}
+	auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	pthread_mutex_lock(&cp.lock);
+	if (cp.down) {
+		ret = reply(c, 503, "{}", 2, "application/json");
+	} else if (auth == NULL || strcmp(auth, "Bearer " TOKEN) != 0) {
+		ret = reply(c, 401, "{}", 2, "application/json");
+	} else if (strcmp(method, "GET") == 0 && strcmp(url, "/v1/agent/desired") == 0) {
+		cp.desired_pulls++;
+		ret = reply(c, 200, cp.desired, strlen(cp.desired), "application/json");
+	} else if (strcmp(method, "POST") == 0 && strcmp(url, "/v1/agent/report") == 0) {
+		char ans[64];
+		json_decref(cp.last_report);
+		cp.last_report = json_loadb(u->buf, u->len, 0, NULL);
+		cp.reports++;
+		snprintf(ans, sizeof(ans), "{\"generation\":%lld}", cp.generation);
+		ret = reply(c, 200, ans, strlen(ans), "application/json");
+	} else if (strcmp(method, "GET") == 0 && strncmp(url, "/v1/blobs/", 10) == 0) {
+		ret = MHD_NO;
+		bool found = false;
+		for (size_t i = 0; i < cp.n_blobs && !found; i++) {
+			if (strcmp(cp.blobs[i].digest, url + 10) != 0)
+				continue;
+			found = true;
+			ret = reply(c, 200, cp.blobs[i].bytes, cp.blobs[i].len, "application/wasm");
+		}
+		if (!found)
+			ret = reply(c, 404, "{}", 2, "application/json");
+	} else {
+		ret = reply(c, 404, "{}", 2, "application/json");
+	}
+	pthread_mutex_unlock(&cp.lock);
+	return ret;
+}
+
+static void on_cp_done(void *cls, struct MHD_Connection *c, void **req_cls,
+		       enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	free(*req_cls);
+	*req_cls = NULL;
+}
+
+/* A module entry: signs a manifest for bytes with k and registers the blob (served_bytes may
+ * differ from bytes to simulate tampering). Returns a new JSON object. */
+static json_t *module_entry(const char *name, int version, const unsigned char *bytes,
+			    size_t len, const unsigned char *served, size_t served_len,
+			    const sign_key *k)
+{
+	struct sign_manifest m = {0};
+	char sig[SIGN_SIGNATURE_B64_LEN + 1], err[256], url[128], *canon;
+	size_t clen;
+	json_t *man, *o;
+
+	snprintf(m.tenant, sizeof(m.tenant), "acme");
+	snprintf(m.module, sizeof(m.module), "%s", name);
+	m.version = (uint64_t)version;
+	sign_digest(bytes, len, m.digest);
+	m.size = len;
+	snprintf(m.created_at, sizeof(m.created_at), "2026-12-03T10:00:00Z");
+	snprintf(m.key_id, sizeof(m.key_id), "%s", sign_key_id(k));
+	ck_assert_int_eq(sign_manifest_sign(k, &m, sig, err, sizeof(err)), SIGN_OK);
+	ck_assert_int_eq(sign_manifest_canonical(&m, &canon, &clen, err, sizeof(err)), SIGN_OK);
+	man = json_loads(canon, 0, NULL);
+	free(canon);
+	ck_assert_ptr_nonnull(man);
+	pthread_mutex_lock(&cp.lock);
+	ck_assert_uint_lt(cp.n_blobs, MAXBLOBS);
+	snprintf(cp.blobs[cp.n_blobs].digest, sizeof(cp.blobs[0].digest), "%s", m.digest);
+	cp.blobs[cp.n_blobs].bytes = malloc(served_len);
+	memcpy(cp.blobs[cp.n_blobs].bytes, served, served_len);
+	cp.blobs[cp.n_blobs].len = served_len;
+	cp.n_blobs++;
+	pthread_mutex_unlock(&cp.lock);
+	snprintf(url, sizeof(url), "/v1/blobs/%s", m.digest);
+	o = json_pack("{s:s,s:s,s:i,s:s,s:I,s:o,s:s,s:s}", "tenant", "acme", "module", name,
+		      "version", version, "digest", m.digest, "size", (json_int_t)len, "manifest",
+		      man, "signature", sig, "blob_url", url);
+	ck_assert_ptr_nonnull(o);
+	return o;
+}
+
+/* Publishes a desired state with the given module entries (stolen) and a route per module:
+ * host <module>.acme.test, path /\*. */
+static void publish(long long gen, json_t *mods)
+{
+	json_t *routes = json_array(), *m, *d;
+	size_t i;
+
+	json_array_foreach(mods, i, m) {
+		char host[128];
+		snprintf(host, sizeof(host), "%s.acme.test",
+			 json_string_value(json_object_get(m, "module")));
+		json_array_append_new(routes, json_pack("{s:s,s:s,s:s,s:s}", "tenant", "acme",
+							"host", host, "path", "/*", "module",
+							json_string_value(json_object_get(m, "module"))));
+	}
+	d = json_pack("{s:s,s:I,s:o,s:o}", "pop", "tst1", "generation", (json_int_t)gen, "modules",
+		      mods, "routes", routes);
+	pthread_mutex_lock(&cp.lock);
+	free(cp.desired);
+	cp.desired = json_dumps(d, JSON_COMPACT);
+	cp.generation = gen;
+	pthread_mutex_unlock(&cp.lock);
+	json_decref(d);
+}
+
+static void set_down(bool down)
+{
+	pthread_mutex_lock(&cp.lock);
+	cp.down = down;
+	pthread_mutex_unlock(&cp.lock);
+}
+
+static void setup(void)
+{
+	char err[256], line[256];
+	FILE *f;
+
+	dir = th_tmpdir();
+	ck_assert_int_eq(sign_key_generate(&key, err, sizeof(err)), SIGN_OK);
+	ck_assert_int_eq(sign_key_generate(&rogue, err, sizeof(err)), SIGN_OK);
+	snprintf(trust_path, sizeof(trust_path), "%s/trusted.keys", dir);
+	f = fopen(trust_path, "w");
+	ck_assert_ptr_nonnull(f);
+	snprintf(line, sizeof(line), "# test trust file\n%s %s\n", sign_key_id(key),
+		 sign_key_public_b64(key));
+	fputs(line, f);
+	fclose(f);
+	cp.port = th_free_port();
+	snprintf(cp.url, sizeof(cp.url), "http://127.0.0.1:%d", cp.port);
+	cp.d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
+				(uint16_t)cp.port, NULL, NULL, on_cp, NULL,
+				MHD_OPTION_NOTIFY_COMPLETED, on_cp_done, NULL, MHD_OPTION_END);
+	ck_assert_ptr_nonnull(cp.d);
+	publish(1, json_array());
+}
+
+static void teardown(void)
+{
+	MHD_stop_daemon(cp.d);
+	for (size_t i = 0; i < cp.n_blobs; i++)
+		free(cp.blobs[i].bytes);
+	cp.n_blobs = 0;
+	free(cp.desired);
+	cp.desired = NULL;
+	json_decref(cp.last_report);
+	cp.last_report = NULL;
+	sign_key_destroy(key);
+	sign_key_destroy(rogue);
+	th_rmrf(dir);
+	free(dir);
+}
+
+static char *fast_env[] = {"EDGE_AGENT_POLL_SECONDS=1", "EDGE_AGENT_HEARTBEAT_SECONDS=1",
+			   "EDGE_AGENT_TIMEOUT_MS=200", NULL};
+
+static void start(struct agent_proc *ap)
+{
+	/* Redis on a port nobody listens on: the agent must work by polling alone. */
+	char redis[64];
+	snprintf(redis, sizeof(redis), "redis://127.0.0.1:%d", th_free_port());
+	agent_init(ap, "tst1", cp.url, TOKEN, trust_path, redis);
+	agent_spawn(ap, fast_env);
+}
+
+/* The report entry of module in the fake control plane's last report (new ref) or NULL. */
+static json_t *reported(const char *module)
+{
+	json_t *m, *found = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&cp.lock);
+	json_array_foreach(json_object_get(cp.last_report, "modules"), i, m)
+		if (strcmp(json_string_value(json_object_get(m, "module")), module) == 0)
+			found = json_incref(m);
+	pthread_mutex_unlock(&cp.lock);
+	return found;
+}
+
+/* ---- tests ---------------------------------------------------------------------------------- */
+
+START_TEST(serves_verifies_and_keeps_previous_on_failure)
+{
+	struct agent_proc ap;
+	struct th_resp r;
+	size_t l1, l2, l3, ltrap;
+	unsigned char *v1 = agent_wat_hello("hello v1", &l1);
+	unsigned char *v2 = agent_wat_hello("hello v2", &l2);
+	unsigned char *v3 = agent_wat_hello("hello v3", &l3);
+	unsigned char *trap = agent_wat("(module (func (export \"_start\") unreachable))", &ltrap);
+	char err[256];
+	json_t *mods, *rep;
+
+	mods = json_array();
+	json_array_append_new(mods, module_entry("hello", 1, v1, l1, v1, l1, key));
+	publish(2, mods);
+	start(&ap);
+	ck_assert_msg(agent_wait_serving(&ap, "hello.acme.test", "/", 200, "hello@1", 10000),
+		      "v1 not served (log %s)", ap.log_path);
+	ck_assert_int_eq(agent_get(&ap, "GET", "hello.acme.test", "/any/path?x=1", NULL, 0, &r), 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "hello v1"));
+	ck_assert_ptr_nonnull(th_header(&r, "X-Request-Id"));
+	ck_assert_str_eq(th_header(&r, "Content-Type"), "text/plain");
+	th_resp_free(&r);
+	/* No route: 404 with a request id. */
+	ck_assert_int_eq(agent_get(&ap, "GET", "nobody.acme.test", "/", NULL, 0, &r), 404);
+	ck_assert_ptr_nonnull(th_header(&r, "X-Request-Id"));
+	th_resp_free(&r);
+
+	/* Generation 3: v2 whose served bytes do not match the signed digest. */
+	mods = json_array();
+	json_array_append_new(mods, module_entry("hello", 2, v2, l2, v3, l3, key));
+	publish(3, mods);
+	ck_assert_msg(agent_wait_module(&ap, "hello", 2, "failed", 10000, err, sizeof(err)),
+		      "bad digest not refused (log %s)", ap.log_path);
+	ck_assert_msg(strstr(err, "digest") != NULL, "reason: %s", err);
+	ck_assert(agent_wait_serving(&ap, "hello.acme.test", "/", 200, "hello@1", 1000));
+
+	/* Generation 4: v2 signed by a key the agent does not trust. */
+	mods = json_array();
+	json_array_append_new(mods, module_entry("hello", 2, v2, l2, v2, l2, rogue));
+	publish(4, mods);
+	for (int i = 0; i < 100 && agent_generation(&ap) != 4; i++)
+		agent_sleep_ms(100);
+	ck_assert_int_eq(agent_generation(&ap), 4);
+	ck_assert_int_eq(agent_wait_module(&ap, "hello", 2, "failed", 10000, err, sizeof(err)), 1);
+	ck_assert_msg(strstr(err, "signature") != NULL, "reason: %s", err);
+	ck_assert(agent_wait_serving(&ap, "hello.acme.test", "/", 200, "hello@1", 1000));
+	/* The failure reaches the control plane with its reason. */
+	for (int i = 0; i < 50; i++) {
+		rep = reported("hello");
+		bool ok = rep && json_integer_value(json_object_get(rep, "version")) == 2 &&
+			  strcmp(json_string_value(json_object_get(rep, "state")), "failed") == 0;
+		json_decref(rep);
+		if (ok)
+			break;
+		agent_sleep_ms(100);
+	}
+	rep = reported("hello");
+	ck_assert_ptr_nonnull(rep);
+	ck_assert_str_eq(json_string_value(json_object_get(rep, "state")), "failed");
+	ck_assert(json_is_string(json_object_get(rep, "error")));
+	json_decref(rep);
+
+	/* Generation 5: a module that traps on every request is activated but answers 500. */
+	mods = json_array();
+	json_array_append_new(mods, module_entry("hello", 3, trap, ltrap, trap, ltrap, key));
+	publish(5, mods);
+	ck_assert(agent_wait_serving(&ap, "hello.acme.test", "/", 500, "hello@3", 10000));
+	ck_assert_int_eq(agent_get(&ap, "GET", "hello.acme.test", "/", NULL, 0, &r), 500);
+	ck_assert_ptr_nonnull(th_header(&r, "X-Request-Id"));
+	ck_assert_ptr_nonnull(strstr(r.body, th_header(&r, "X-Request-Id")));
+	th_resp_free(&r);
+	/* Errors are counted in reports (requests since the previous report). */
+	{
+		long long errors = 0;
+		for (int i = 0; i < 50 && errors == 0; i++) {
+			rep = reported("hello");
+			if (rep && json_integer_value(json_object_get(rep, "version")) == 3)
+				errors = json_integer_value(json_object_get(rep, "errors"));
+			json_decref(rep);
+			agent_sleep_ms(100);
+		}
+		ck_assert_int_gt(errors, 0);
+	}
+	agent_cleanup(&ap);
+	free(v1);
+	free(v2);
+	free(v3);
+	free(trap);
+}
+END_TEST
+
+START_TEST(restart_serves_from_disk_while_control_plane_is_down)
+{
+	struct agent_proc ap;
+	struct th_resp r;
+	size_t l1, l2;
+	unsigned char *v1 = agent_wat_hello("from disk", &l1);
+	unsigned char *v2 = agent_wat_hello("second", &l2);
+	json_t *mods = json_array(), *h;
+	char path[1024];
+	char err[256];
+
+	json_array_append_new(mods, module_entry("hello", 1, v1, l1, v1, l1, key));
+	publish(2, mods);
+	start(&ap);
+	ck_assert(agent_wait_serving(&ap, "hello.acme.test", "/", 200, "hello@1", 10000));
+	agent_kill(&ap);
+
+	/* Control plane down: the restarted agent serves its saved state at once. */
+	set_down(true);
+	agent_spawn(&ap, fast_env);
+	ck_assert_int_eq(agent_get(&ap, "GET", "hello.acme.test", "/", NULL, 0, &r), 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "from disk"));
+	th_resp_free(&r);
+	h = agent_health(&ap);
+	ck_assert_int_eq(json_integer_value(json_object_get(h, "generation")), 2);
+	json_decref(h);
+	agent_kill(&ap);
+
+	/* A corrupt cache file is detected at start and fetched again once the control plane is
+	 * back; a tampered state file is ignored rather than trusted. */
+	snprintf(path, sizeof(path), "%s/blobs/%s", ap.state_dir,
+		 strchr(cp.blobs[cp.n_blobs - 1].digest, ':') + 1);
+	ck_assert(th_write_file(path, "garbage", 7));
+	set_down(false);
+	mods = json_array();
+	json_array_append_new(mods, module_entry("hello", 1, v1, l1, v1, l1, key));
+	json_array_append_new(mods, module_entry("second", 1, v2, l2, v2, l2, key));
+	publish(3, mods);
+	agent_spawn(&ap, fast_env);
+	ck_assert_msg(agent_wait_serving(&ap, "hello.acme.test", "/", 200, "hello@1", 10000),
+		      "corrupt cache not refetched (log %s)", ap.log_path);
+	ck_assert(agent_wait_module(&ap, "second", 1, "active", 10000, err, sizeof(err)));
+	{
+		size_t n = 0;
+		char *again = th_read_file(path, &n);
+		ck_assert_ptr_nonnull(again);
+		ck_assert_uint_eq(n, l1);
+		ck_assert(memcmp(again, v1, l1) == 0);
+		free(again);
+	}
+	agent_cleanup(&ap);
+	free(v1);
+	free(v2);
+}
+END_TEST
+
+/* Registers guest NAME (built by the Makefile from tests/guests) as module `module`. */
+static json_t *guest_entry(const char *module, const char *guest)
+{
+	size_t len = 0;
+	char file[128];
+	unsigned char *bytes;
+	json_t *o;
+
+	snprintf(file, sizeof(file), "%s.wasm", guest);
+	bytes = (unsigned char *)th_read_file(th_guest(file), &len);
+	ck_assert_msg(bytes != NULL, "guest %s not built", file);
+	o = module_entry(module, 1, bytes, len, bytes, len, key);
+	free(bytes);
+	return o;
+}
+
+struct hammer {
+	struct agent_proc *ap;
+	volatile bool stop;
+	int ok, bad;
+};
+
+/* Sends hello requests until told to stop, counting answers. */
+static void *hammer_main(void *arg)
+{
+	struct hammer *h = arg;
+
+	while (!h->stop) {
+		struct th_resp r;
+		long st = agent_get(h->ap, "GET", "hello.acme.test", "/", NULL, 0, &r);
+		if (st == 200 && strstr(r.body, "Hello from Edgeplane") != NULL)
+			h->ok++;
+		else
+			h->bad++;
+		th_resp_free(&r);
+	}
+	return NULL;
+}
+
+START_TEST(limits_end_requests_and_agent_keeps_serving)
+{
+	struct agent_proc ap;
+	struct th_resp r;
+	json_t *mods = json_array();
+	struct hammer h = {.ap = &ap};
+	pthread_t th;
+	const char *bad[][2] = {{"loop", "504"}, {"grow", "5xx"}, {"recurse", "500"},
+				{"flood", "500"}, {"trap", "500"}};
+
+	json_array_append_new(mods, guest_entry("hello", "hello_handler"));
+	json_array_append_new(mods, guest_entry("echo", "handler_echo"));
+	json_array_append_new(mods, guest_entry("loop", "handler_loop"));
+	json_array_append_new(mods, guest_entry("grow", "handler_grow"));
+	json_array_append_new(mods, guest_entry("recurse", "handler_recurse"));
+	json_array_append_new(mods, guest_entry("flood", "handler_flood"));
+	json_array_append_new(mods, guest_entry("trap", "handler_trap"));
+	publish(2, mods);
+	start(&ap);
+	ck_assert_msg(agent_wait_serving(&ap, "hello.acme.test", "/", 200, "hello@1", 10000),
+		      "hello not served (log %s)", ap.log_path);
+	/* The CGI environment reaches the handler; the body is its stdin. */
+	ck_assert_int_eq(agent_get(&ap, "POST", "echo.acme.test", "/a/b?q=1", "ping", 4, &r), 200);
+	ck_assert_msg(strstr(r.body, "/a/b") && strstr(r.body, "q=1") && strstr(r.body, "ping") &&
+		      strstr(r.body, "tst1") && strstr(r.body, "/*"), "echo: %s", r.body);
+	th_resp_free(&r);
+
+	ck_assert_int_eq(pthread_create(&th, NULL, hammer_main, &h), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char host[64];
+		snprintf(host, sizeof(host), "%s.acme.test", bad[i][0]);
+		for (int k = 0; k < 2; k++) {
+			long st = agent_get(&ap, "GET", host, "/", NULL, 0, &r);
+			/* Growing memory ends at the memory cap (500) or at the deadline (504),
+			 * whichever comes first on this machine. */
+			if (strcmp(bad[i][1], "5xx") == 0)
+				ck_assert_msg(st == 500 || st == 504, "%s answered %ld", bad[i][0], st);
+			else
+				ck_assert_msg(st == atol(bad[i][1]), "%s answered %ld", bad[i][0], st);
+			ck_assert_ptr_nonnull(th_header(&r, "X-Request-Id"));
+			ck_assert_str_eq(th_header(&r, "X-Edgeplane-Version"), strcat(strcpy(host, bad[i][0]), "@1"));
+			snprintf(host, sizeof(host), "%s.acme.test", bad[i][0]);
+			th_resp_free(&r);
+		}
+	}
+	h.stop = true;
+	pthread_join(th, NULL);
+	ck_assert_int_gt(h.ok, 0);
+	ck_assert_int_eq(h.bad, 0);
+	/* A body over the 1 MiB limit is refused. */
+	{
+		size_t n = (1u << 20) + 1;
+		char *body = calloc(1, n);
+		ck_assert_int_eq(agent_get(&ap, "POST", "echo.acme.test", "/", body, n, &r), 413);
+		th_resp_free(&r);
+		free(body);
+	}
+	ck_assert_int_eq(agent_get(&ap, "GET", "hello.acme.test", "/", NULL, 0, &r), 200);
+	th_resp_free(&r);
+	agent_cleanup(&ap);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("agent_fakecp");
+	TCase *tc = tcase_create("agent");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, serves_verifies_and_keeps_previous_on_failure);
+	tcase_add_test(tc, restart_serves_from_disk_while_control_plane_is_down);
+	tcase_add_test(tc, limits_end_requests_and_agent_keeps_serving);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,146 @@
+// One deployment: state and reason, the waves with their states and progress, every PoP's
+// desired and observed version, the events timeline, and the operator controls (pause, resume,
+// promote, abort, roll back), each behind a confirmation. Polls while the rollout is live.
+import { h, replace, route } from '../dom.js';
+import { p } from '../api.js';
+import { badge, confirmAction, guarded, loading, mono, table, when } from '../ui.js';
+
+const REFRESH_MS = 1500;
+const LIVE = new Set(['pending', 'running', 'paused']);
+
+// Which controls apply to which state (the API answers 409 for the others anyway).
+const ACTIONS = [
+	{ key: 'pause', label: 'Pause', states: ['pending', 'running'], why: 'Stop advancing waves; PoPs keep what they run now.' },
+	{ key: 'resume', label: 'Resume', states: ['paused'], why: 'Continue with the current wave.' },
+	{ key: 'promote', label: 'Promote', states: ['running', 'paused'], why: 'End the current wave\'s bake now and start the next wave (activation must still hold).' },
+	{ key: 'abort', label: 'Abort', states: ['pending', 'running', 'paused'], why: 'Stop the deployment and return every PoP it touched to the previous version.', danger: true },
+];
+
+function waveProgress(d, wave) {
+	const pops = Array.isArray(wave.pops) ? wave.pops : [];
+	const byName = new Map((d.pops || []).map((x) => [x.pop, x]));
+	let done = 0;
+	for (const name of pops) {
+		const x = byName.get(name);
+		if (x && x.observed_version === d.to_version && x.state === 'active')
+			done++;
+	}
+	if (wave.state === 'passed')
+		done = pops.length;
+	return { done, total: pops.length };
+}
+
+export function deploymentView(ctx) {
+	const { api, view, tenant, id } = ctx;
+	const path = p('v1', 'tenants', tenant, 'deployments', id);
+	const head = h('div', { class: 'view-head' },
+		h('h1', null, 'Deployment ', mono(id, 8)),
+		h('a', { href: route('t', tenant, 'deployments') }, '← all deployments'));
+	const body = h('div', { class: 'deployment' }, loading());
+	replace(view, head, body);
+
+	let timer = null;
+	let alive = true;
+	let current = null;
+	ctx.onCleanup(() => {
+		alive = false;
+		clearTimeout(timer);
+	});
+
+	async function load() {
+		clearTimeout(timer);
+		const d = await guarded(() => api.get(path));
+		if (!alive)
+			return;
+		if (d) {
+			current = d;
+			render(d);
+		}
+		// Keep polling while the rollout is live, and after a failed poll (the server may be back).
+		if (!d || LIVE.has(d.state))
+			timer = setTimeout(load, REFRESH_MS);
+	}
+
+	async function act(a) {
+		const d = current;
+		const ok = await confirmAction(`${a.label} deployment`, a.why,
+			[['Module', d.module], ['Versions', `${d.from_version ? `v${d.from_version}` : 'none'} → v${d.to_version}`], ['State now', d.state]],
+			a.label);
+		if (!ok)
+			return;
+		const res = await guarded(() => api.post(`${path}/${a.key}`, {}));
+		if (res && res.id) {
+			current = res;
+			render(res);
+		}
+		load();
+	}
+
+	async function rollback() {
+		const d = current;
+		const target = d.from_version;
+		const ok = await confirmAction('Roll back module',
+			`Start a new deployment of ${d.module} back to ${target ? `v${target}` : 'the version it ran before'}, on every PoP at once.`,
+			[['Module', d.module], ['Back to', target ? `v${target}` : 'previous version'], ['Strategy', 'immediate']],
+			'Roll back');
+		if (!ok)
+			return;
+		const body = { strategy: 'immediate' };
+		if (target)
+			body.to_version = target;
+		const res = await guarded(() => api.post(p('v1', 'tenants', tenant, 'modules', d.module, 'rollback'), body));
+		if (res && res.id)
+			ctx.go(route('t', tenant, 'deployments', res.id));
+	}
+
+	function render(d) {
+		const waves = Array.isArray(d.waves) ? d.waves : [];
+		const pops = Array.isArray(d.pops) ? d.pops : [];
+		const events = Array.isArray(d.events) ? d.events : [];
+		const controls = ctx.canAct ? h('div', { class: 'controls' },
+			ACTIONS.filter((a) => a.states.includes(d.state)).map((a) =>
+				h('button', { type: 'button', class: ['action', a.danger ? 'danger' : null], 'data-action': a.key, onclick: () => act(a) }, `${a.label}…`)),
+			LIVE.has(d.state) ? null
+				: h('button', { type: 'button', class: 'action danger', 'data-action': 'rollback', onclick: rollback }, 'Roll back…')) : null;
+
+		replace(body,
+			h('section', { class: 'card summary' },
+				h('dl', { class: 'kv' },
+					h('dt', null, 'Module'), h('dd', { id: 'dep-module-name' }, d.module),
+					h('dt', null, 'Versions'), h('dd', null, `${d.from_version ? `v${d.from_version}` : 'none'} → v${d.to_version}`),
+					h('dt', null, 'State'), h('dd', { id: 'dep-state' }, badge(d.state), LIVE.has(d.state) ? h('span', { class: 'muted live' }, ' (live)') : null),
+					h('dt', null, 'Current wave'), h('dd', { id: 'dep-current-wave' }, d.current_wave === null || d.current_wave === undefined ? '—' : String(d.current_wave + 1), waves.length ? ` of ${waves.length}` : ''),
+					h('dt', null, 'Strategy'), h('dd', null, h('code', null, typeof d.strategy === 'string' ? d.strategy : JSON.stringify(d.strategy))),
+					h('dt', null, 'Started'), h('dd', null, when(d.created_at)),
+					h('dt', null, 'Updated'), h('dd', null, when(d.updated_at))),
+				d.reason ? h('p', { class: ['reason', `reason-${['paused', 'failed', 'rolled_back', 'aborted'].includes(d.state) ? 'bad' : 'info'}`], id: 'dep-reason' },
+					h('strong', null, d.state === 'rolled_back' ? 'Rolled back: ' : d.state === 'paused' ? 'Paused: ' : 'Reason: '), String(d.reason)) : null,
+				controls),
+			h('h2', null, 'Waves'),
+			h('ol', { class: 'waves' }, waves.map((w) => {
+				const pr = waveProgress(d, w);
+				return h('li', { class: ['wave', `wave-${w.state}`, w.index === d.current_wave ? 'current' : null], 'data-wave': w.index, 'data-state': w.state },
+					h('div', { class: 'wave-head' },
+						h('span', { class: 'wave-name' }, `Wave ${w.index + 1}`), badge(w.state),
+						h('span', { class: 'wave-count' }, `${pr.done}/${pr.total} PoPs`)),
+					h('progress', { max: pr.total || 1, value: pr.done, 'aria-label': `wave ${w.index + 1} progress` }),
+					h('div', { class: 'wave-pops muted' }, (w.pops || []).join(', ')));
+			})),
+			h('h2', null, 'PoPs'),
+			table([
+				{ label: 'PoP', cell: (x) => h('strong', null, x.pop) },
+				{ label: 'Desired', cell: (x) => (x.desired_version ? `v${x.desired_version}` : '—') },
+				{ label: 'Observed', cell: (x) => (x.observed_version ? `v${x.observed_version}` : '—') },
+				{ label: 'State', cell: (x) => badge(x.state) },
+			], pops, { class: 'dep-pops', rowClass: (x) => (x.state === 'stale' ? 'stale' : null), rowData: (x) => ({ pop: x.pop }) }),
+			h('h2', null, 'Events'),
+			h('ol', { class: 'timeline', id: 'events' }, events.length === 0 ? h('li', { class: 'muted' }, 'No events yet.')
+				: events.slice().reverse().map((e) => h('li', { 'data-type': e.type },
+					h('span', { class: 'ev-time' }, when(e.at)), ' ',
+					h('span', { class: 'ev-type' }, e.type),
+					e.wave === null || e.wave === undefined ? null : h('span', { class: 'ev-wave' }, ` wave ${e.wave + 1}`),
+					e.detail ? h('span', { class: 'ev-detail' }, ` — ${e.detail}`) : null))));
+	}
+
+	load();
+}
