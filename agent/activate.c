@@ -39,8 +39,8 @@ static int manifest_matches(const struct sign_manifest *m, const struct agt_desi
 	return -1;
 }
 
-int agt_activate(struct agt *a, const struct agt_desired_module *dm, struct agt_module **out,
-		 bool *transient, char *err, size_t errlen)
+int agt_activate(struct agt *a, const struct agt_desired_module *dm, bool cache_only,
+		 struct agt_module **out, bool *transient, char *err, size_t errlen)
 {
 	struct sign_manifest man;
 	char why[256], url[2048], sig[8];
@@ -63,6 +63,11 @@ int agt_activate(struct agt *a, const struct agt_desired_module *dm, struct agt_
 	rc = agt_cache_get(dm->digest, dm->size, &bytes, &len);
 	if (rc == -EBADMSG)
 		log_warn("cache file of %s was corrupt; removed, fetching again", dm->digest);
+	if (rc != 0 && cache_only) {
+		*transient = true;
+		snprintf(err, errlen, "not in the local cache (fetched at the next sync)");
+		return -1;
+	}
 	if (rc != 0) {
 		if (strncmp(dm->blob_url, "http://", 7) == 0 || strncmp(dm->blob_url, "https://", 8) == 0)
 			snprintf(url, sizeof(url), "%s", dm->blob_url);

@@ -23,6 +23,7 @@ struct snap {
 	int64_t generation;
 	time_t last_sync;
 	bool redis_up;
+	uint64_t doorbells;
 	size_t n_modules, n_failed;
 	size_t n_routes;
 };
@@ -36,6 +37,7 @@ static void take_snap(struct agt *a, struct snap *s)
 	s->generation = a->generation;
 	s->last_sync = a->last_sync;
 	s->redis_up = a->redis_up;
+	s->doorbells = a->doorbells;
 	s->n_modules = a->n_statuses;
 	s->n_failed = 0;
 	for (size_t i = 0; i < a->n_statuses; i++)
@@ -64,9 +66,10 @@ static char *healthz_body(struct agt *a)
 						      st->failed ? st->error : NULL));
 	}
 	pthread_mutex_unlock(&a->lock);
-	j = json_pack("{s:s,s:s,s:s,s:I,s:I,s:b,s:I,s:f,s:o}", "status", "ok", "version",
+	j = json_pack("{s:s,s:s,s:s,s:I,s:I,s:b,s:I,s:I,s:f,s:o}", "status", "ok", "version",
 		      AGT_VERSION, "pop", s.pop, "generation", (json_int_t)s.generation,
 		      "last_sync", (json_int_t)s.last_sync, "redis_connected", s.redis_up,
+		      "doorbells", (json_int_t)s.doorbells,
 		      "routes", (json_int_t)s.n_routes, "uptime_seconds", agt_uptime(a), "modules",
 		      mods);
 	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -97,11 +100,15 @@ static bool metrics_body(struct agt *a, struct buf *b)
 			"# HELP edge_agent_redis_connected 1 when the doorbell subscription is up.\n"
 			"# TYPE edge_agent_redis_connected gauge\n"
 			"edge_agent_redis_connected %d\n"
+			"# HELP edge_agent_doorbells_total Doorbell messages received from Redis.\n"
+			"# TYPE edge_agent_doorbells_total counter\n"
+			"edge_agent_doorbells_total %llu\n"
 			"# HELP edge_agent_uptime_seconds Seconds since start.\n"
 			"# TYPE edge_agent_uptime_seconds gauge\n"
 			"edge_agent_uptime_seconds %.3f\n",
 			(long long)s.generation, (long long)s.last_sync, s.n_modules - s.n_failed,
-			s.n_failed, s.n_routes, s.redis_up ? 1 : 0, agt_uptime(a));
+			s.n_failed, s.n_routes, s.redis_up ? 1 : 0,
+			(unsigned long long)s.doorbells, agt_uptime(a));
 	return ok && agt_stats_prometheus(b);
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "agent/cache.h"
+#include "agent/fetch.h"
 #include "agent/routes.h"
 
 int agt_init(struct agt *a, char *err, size_t errlen)
@@ -68,6 +69,7 @@ void agt_kick_report(struct agt *a)
 
 void agt_request_stop(struct agt *a)
 {
+	agt_fetch_abort_all();
 	pthread_mutex_lock(&a->lock);
 	a->stop = true;
 	pthread_cond_broadcast(&a->sync_cond);

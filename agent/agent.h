@@ -47,6 +47,7 @@ struct agt {
 	int64_t generation;         /* applied generation, -1 when none */
 	time_t last_sync;           /* wall time of the last successful pull, 0 = never */
 	bool redis_up;
+	uint64_t doorbells;         /* doorbell messages received (for /healthz and /metrics) */
 	bool retry_pending;         /* the applied generation had transient failures */
 	struct agt_status *statuses;
 	size_t n_statuses;
@@ -64,11 +65,12 @@ void agt_destroy(struct agt *a);
  * reports carry. Only one thread may apply at a time. Returns the number of failed modules. */
 int agt_apply(struct agt *a, const struct agt_desired *d, bool from_disk);
 
-/* Verifies, fetches (or reads from the cache) and compiles one module. Returns 0 and a new
- * module (one reference) in *out, or -1 with the reason in err; *transient says whether trying
- * again later may help. */
-int agt_activate(struct agt *a, const struct agt_desired_module *dm, struct agt_module **out,
-		 bool *transient, char *err, size_t errlen);
+/* Verifies, fetches (or reads from the cache) and compiles one module. cache_only (start-up
+ * from the saved state) never goes to the network, so that serving starts at once even when the
+ * control plane hangs. Returns 0 and a new module (one reference) in *out, or -1 with the reason
+ * in err; *transient says whether trying again later may help. */
+int agt_activate(struct agt *a, const struct agt_desired_module *dm, bool cache_only,
+		 struct agt_module **out, bool *transient, char *err, size_t errlen);
 
 /* Loads the persisted state, if any, and applies it (re-verifying every module) so that the
  * agent serves before the control plane answers. Never fails: problems are logged. */

@@ -95,7 +95,7 @@ int agt_apply(struct agt *a, const struct agt_desired *d, bool from_disk)
 			next[n++] = agt_module_ref(cur);
 			continue;
 		}
-		if (agt_activate(a, dm, &m, &transient, err, sizeof(err)) == 0) {
+		if (agt_activate(a, dm, from_disk, &m, &transient, err, sizeof(err)) == 0) {
 			log_info("activated %s/%s@%lld (%s)", dm->tenant, dm->module,
 				 (long long)dm->version, dm->digest);
 			next[n++] = m;

@@ -107,6 +107,7 @@ static void on_reply(struct agt *a, redisReply *r)
 	json_decref(j);
 	pthread_mutex_lock(&a->lock);
 	applied = a->generation;
+	a->doorbells++;
 	pthread_mutex_unlock(&a->lock);
 	if (gen < 0 || gen > applied) {
 		log_debug("doorbell: generation %lld (applied %lld)", (long long)gen, (long long)applied);

@@ -4,6 +4,8 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,25 @@ struct sink {
 	int stream_rc;
 	char stream_err[160];
 };
+
+static atomic_bool aborting;
+
+void agt_fetch_abort_all(void)
+{
+	atomic_store(&aborting, true);
+}
+
+/* libcurl's progress hook: a non-zero answer ends the transfer. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	(void)arg;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return atomic_load(&aborting) ? 1 : 0;
+}
 
 int agt_fetch_global_init(void)
 {
@@ -92,6 +113,8 @@ static int perform(const char *method, const char *url, const char *token, const
 	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_WRITEDATA, s) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 5000 ? timeout_ms : 5000L) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_USERAGENT, "edge-agent/0.1.0") != CURLE_OK ||
@@ -166,6 +189,10 @@ int agt_fetch_blob(const char *url, const char *token, const struct sign_manifes
 
 		if (attempt > 0)
 			sleep_ms(agt_backoff_ms(attempt - 1, 200, 5000));
+		if (atomic_load(&aborting)) {
+			snprintf(err, errlen, "shutting down");
+			return AGT_FETCH_E_NET;
+		}
 		if (sign_stream_create(m, &s.stream, err, errlen) != SIGN_OK)
 			return AGT_FETCH_E_NOMEM;
 		/* Generous total timeout: 30 s plus 1 s per MiB. */

@@ -38,6 +38,10 @@ int agt_http(const char *method, const char *url, const char *token, const char 
 int agt_fetch_blob(const char *url, const char *token, const struct sign_manifest *m,
 		   int attempts, uint8_t **out, size_t *out_len, char *err, size_t errlen);
 
+/* Makes every transfer in progress, and every later one, stop at once with AGT_FETCH_E_NET
+ * (used at shutdown so that a slow control plane cannot delay it). */
+void agt_fetch_abort_all(void);
+
 /* Milliseconds to wait before retry number `attempt` (0-based): full jitter over
  * min(cap_ms, base_ms * 2^attempt), at least 1. Exposed for the sync loop and the tests. */
 long agt_backoff_ms(int attempt, long base_ms, long cap_ms);

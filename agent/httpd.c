@@ -48,15 +48,21 @@ struct MHD_Daemon *agt_httpd_start(const char *listen, unsigned threads,
 	if (res->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	freeaddrinfo(res);
-	if (threads <= 1)
-		threads = 0;
-	else
+	if (threads > 1)
 		flags |= MHD_USE_EPOLL_LINUX_ONLY;
-	d = MHD_start_daemon(flags, port, NULL, NULL, h, h_cls, MHD_OPTION_SOCK_ADDR, &ss,
-			     MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, done,
-			     NULL, MHD_OPTION_URI_LOG_CALLBACK, uri_cb, uri_cls,
-			     MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 4096u,
-			     MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+	/* libmicrohttpd warns about a pool size of 0, so the option is only given for a pool. */
+	if (threads > 1)
+		d = MHD_start_daemon(flags, port, NULL, NULL, h, h_cls, MHD_OPTION_SOCK_ADDR, &ss,
+				     MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED,
+				     done, NULL, MHD_OPTION_URI_LOG_CALLBACK, uri_cb, uri_cls,
+				     MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT,
+				     4096u, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+	else
+		d = MHD_start_daemon(flags, port, NULL, NULL, h, h_cls, MHD_OPTION_SOCK_ADDR, &ss,
+				     MHD_OPTION_NOTIFY_COMPLETED, done, NULL,
+				     MHD_OPTION_URI_LOG_CALLBACK, uri_cb, uri_cls,
+				     MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT,
+				     1024u, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
 	if (d == NULL)
 		snprintf(err, errlen, "cannot listen on %s (in use?)", listen);
 	return d;

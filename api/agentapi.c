@@ -3,8 +3,9 @@
  * POST /v1/agent/report records a heartbeat and what the agent runs, and answers the latest
  * generation. Wire formats: DESIGN.md, "Wire formats the parts agree on". */
 #include "api/api.h"
+#include "api/api_int.h" /* api__sql_named: the hot statements stay prepared */
 
-#include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,9 @@
 
 static void get_desired(struct api_req *req);
 static void post_report(struct api_req *req);
+
+#define NOTIFY_GAP_MS 50
+static _Atomic int64_t last_notify_ms;
 
 static const struct api_route routes[] = {
 	{"GET", "/v1/agent/desired", API_AGENT, get_desired, 0},
@@ -25,103 +29,43 @@ void api_agent_register(struct api_router *r)
 	api_router_add(r, routes, sizeof routes / sizeof routes[0]);
 }
 
-/* The PoP's effective generation, or -1 after a reply. */
-static int64_t generation_of(struct api_req *req, const char *pop_id)
-{
-	const char *p[1] = {pop_id};
-	PGresult *r = api_sql(req, "SELECT GREATEST(COALESCE((SELECT generation FROM pop_desired"
-				   " WHERE pop_id = $1::uuid), 0), (SELECT generation FROM desired_global))",
-			      1, p);
-	int64_t g;
-
-	if (r == NULL) {
-		api_reply_sql_error(req);
-		return -1;
-	}
-	g = atoll(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return g;
-}
+/* The whole desired state in one statement: one snapshot, so the generation always matches
+ * the modules and routes it is sent with. $1 PoP id, $2 PoP name. Routes are those of the
+ * modules the PoP runs (a route to a module it does not have would only produce errors). */
+#define DESIRED_SQL \
+	"WITH mods AS (" \
+	"  SELECT t.slug AS tenant, m.name AS module, v.version, v.digest, v.size, v.manifest," \
+	"   v.signature, m.id AS module_id" \
+	"  FROM modules m JOIN tenants t ON t.id = m.tenant_id" \
+	"  LEFT JOIN desired_modules dm ON dm.module_id = m.id AND dm.pop_id = $1::uuid" \
+	"  LEFT JOIN module_stable ms ON ms.module_id = m.id" \
+	"  JOIN module_versions v ON v.module_id = m.id AND v.version = COALESCE(dm.version, ms.version))" \
+	" SELECT json_build_object(" \
+	"  'pop', $2::text," \
+	"  'generation', GREATEST(COALESCE((SELECT generation FROM pop_desired WHERE pop_id = $1::uuid), 0)," \
+	"    (SELECT generation FROM desired_global))," \
+	"  'modules', COALESCE((SELECT json_agg(json_build_object('tenant', tenant, 'module', module," \
+	"    'version', version, 'digest', digest, 'size', size, 'manifest', manifest::json," \
+	"    'signature', signature, 'blob_url', '/v1/blobs/' || digest) ORDER BY tenant, module)" \
+	"    FROM mods), '[]'::json)," \
+	"  'routes', COALESCE((SELECT json_agg(json_build_object('tenant', t.slug, 'host', r.host," \
+	"    'path', r.path, 'module', m.name) ORDER BY r.seq)" \
+	"    FROM routes r JOIN modules m ON m.id = r.module_id JOIN tenants t ON t.id = r.tenant_id" \
+	"    WHERE r.module_id IN (SELECT module_id FROM mods)), '[]'::json))::text"
 
 static void get_desired(struct api_req *req)
 {
 	const struct api_principal *who = api_who(req);
-	const char *p[1] = {who->pop_id};
-	json_t *mods, *routes_out, *o;
-	PGresult *r;
-	int64_t gen;
+	const char *p[2] = {who->pop_id, who->pop_name};
+	PGresult *r = api__sql_named(req, "sch_desired", DESIRED_SQL, 2, p);
 
-	/* The generation is read before the state it describes: a change committed in between
-	 * shows up with an older number, so the agent pulls again, never the other way round. */
-	if ((gen = generation_of(req, who->pop_id)) < 0)
-		return;
-	r = api_sql(req, "SELECT t.slug, m.name, v.version, v.digest, v.size, v.manifest, v.signature"
-			 " FROM modules m JOIN tenants t ON t.id = m.tenant_id"
-			 " LEFT JOIN desired_modules dm ON dm.module_id = m.id AND dm.pop_id = $1::uuid"
-			 " LEFT JOIN module_stable ms ON ms.module_id = m.id"
-			 " JOIN module_versions v ON v.module_id = m.id"
-			 "  AND v.version = COALESCE(dm.version, ms.version)"
-			 " ORDER BY t.slug, m.name", 1, p);
 	if (r == NULL) {
 		api_reply_sql_error(req);
 		return;
 	}
-	mods = json_array();
-	for (int i = 0; mods != NULL && i < PQntuples(r); i++) {
-		json_t *manifest = json_loads(PQgetvalue(r, i, 5), 0, NULL);
-		char url[128];
-		snprintf(url, sizeof url, "/v1/blobs/%s", PQgetvalue(r, i, 3));
-		json_t *m = json_pack("{s:s,s:s,s:i,s:s,s:I,s:o,s:s,s:s}",
-				      "tenant", PQgetvalue(r, i, 0), "module", PQgetvalue(r, i, 1),
-				      "version", atoi(PQgetvalue(r, i, 2)),
-				      "digest", PQgetvalue(r, i, 3),
-				      "size", (json_int_t)atoll(PQgetvalue(r, i, 4)),
-				      "manifest", manifest ? manifest : json_string(PQgetvalue(r, i, 5)),
-				      "signature", PQgetvalue(r, i, 6), "blob_url", url);
-		if (m == NULL || json_array_append_new(mods, m) != 0) {
-			json_decref(mods);
-			mods = NULL;
-		}
-	}
+	api_reply_bytes(req, 200, "application/json", PQgetvalue(r, 0, 0),
+			(size_t)PQgetlength(r, 0, 0));
 	PQclear(r);
-	if (mods == NULL) {
-		api_reply_problem(req, 500, "out of memory");
-		return;
-	}
-	/* Routes of the modules this PoP runs (a route to a module it does not have would only
-	 * produce errors there). */
-	r = api_sql(req, "SELECT t.slug, r.host, r.path, m.name FROM routes r"
-			 " JOIN modules m ON m.id = r.module_id JOIN tenants t ON t.id = r.tenant_id"
-			 " WHERE COALESCE((SELECT dm.version FROM desired_modules dm"
-			 "   WHERE dm.module_id = m.id AND dm.pop_id = $1::uuid),"
-			 "  (SELECT ms.version FROM module_stable ms WHERE ms.module_id = m.id)) IS NOT NULL"
-			 " ORDER BY r.seq", 1, p);
-	if (r == NULL) {
-		json_decref(mods);
-		api_reply_sql_error(req);
-		return;
-	}
-	routes_out = json_array();
-	for (int i = 0; routes_out != NULL && i < PQntuples(r); i++) {
-		json_t *ro = json_pack("{s:s,s:s,s:s,s:s}", "tenant", PQgetvalue(r, i, 0), "host",
-				       PQgetvalue(r, i, 1), "path", PQgetvalue(r, i, 2), "module",
-				       PQgetvalue(r, i, 3));
-		if (ro == NULL || json_array_append_new(routes_out, ro) != 0) {
-			json_decref(routes_out);
-			routes_out = NULL;
-		}
-	}
-	PQclear(r);
-	o = routes_out ? json_pack("{s:s,s:I,s:o,s:o}", "pop", who->pop_name, "generation",
-				   (json_int_t)gen, "modules", mods, "routes", routes_out)
-		       : NULL;
-	if (o == NULL) {
-		if (routes_out == NULL)
-			json_decref(mods);
-		api_reply_problem(req, 500, "out of memory");
-		return;
-	}
-	api_reply_json_take(req, 200, o);
 }
 
 /* Checks one entry of "modules"; false after a 400 reply naming it. Fields beyond the wire
@@ -177,6 +121,45 @@ static bool check_module_entry(struct api_req *req, const json_t *m, size_t i)
 	return true;
 }
 
+/* A report in one statement (atomic without a transaction of its own): the agent's
+ * heartbeat, its modules (counters added to the running totals; unknown modules ignored;
+ * what it no longer reports removed), whether anything the scheduler waits for changed,
+ * and the PoP's latest generation. $1 token id, $2 PoP id, $3 agent version, $4 uptime,
+ * $5 applied generation, $6 the modules as a JSON array. */
+#define REPORT_SQL \
+	"WITH ag AS (INSERT INTO agents (token_id, pop_id, agent_version, uptime_seconds," \
+	"   generation, first_seen, last_seen)" \
+	"  VALUES ($1::uuid, $2::uuid, $3, $4::bigint, $5::bigint, now(), now())" \
+	"  ON CONFLICT (token_id) DO UPDATE SET pop_id = EXCLUDED.pop_id," \
+	"   agent_version = EXCLUDED.agent_version, uptime_seconds = EXCLUDED.uptime_seconds," \
+	"   generation = EXCLUDED.generation, last_seen = now()" \
+	"  RETURNING (xmax = 0) AS fresh)," \
+	" rep AS (SELECT DISTINCT ON (mo.id, x.version) mo.id AS module_id, x.version, x.state," \
+	"   x.error, COALESCE(x.requests, 0) AS requests, COALESCE(x.errors, 0) AS errors, x.p99_ms" \
+	"  FROM json_to_recordset($6::json) AS x (tenant text, module text, version int," \
+	"   state text, error text, requests bigint, errors bigint, p99_ms double precision)" \
+	"  JOIN tenants t ON t.slug = x.tenant JOIN modules mo ON mo.tenant_id = t.id AND mo.name = x.module" \
+	"  ORDER BY mo.id, x.version)," \
+	" old AS (SELECT module_id, version, state FROM observed_modules WHERE token_id = $1::uuid)," \
+	" up AS (INSERT INTO observed_modules (token_id, module_id, version, state, error," \
+	"   requests_total, errors_total, p99_ms, reported_at)" \
+	"  SELECT $1::uuid, module_id, version, state, error, requests, errors, p99_ms, now() FROM rep" \
+	"  ON CONFLICT (token_id, module_id, version) DO UPDATE SET state = EXCLUDED.state," \
+	"   error = EXCLUDED.error," \
+	"   requests_total = observed_modules.requests_total + EXCLUDED.requests_total," \
+	"   errors_total = observed_modules.errors_total + EXCLUDED.errors_total," \
+	"   p99_ms = EXCLUDED.p99_ms, reported_at = EXCLUDED.reported_at" \
+	"  RETURNING module_id, version, state)," \
+	" gone AS (DELETE FROM observed_modules o WHERE o.token_id = $1::uuid AND NOT EXISTS" \
+	"   (SELECT 1 FROM rep WHERE rep.module_id = o.module_id AND rep.version = o.version)" \
+	"  RETURNING 1)" \
+	" SELECT (SELECT bool_or(fresh) FROM ag)" \
+	"  OR EXISTS (SELECT 1 FROM up LEFT JOIN old USING (module_id, version)" \
+	"   WHERE old.state IS DISTINCT FROM up.state)" \
+	"  OR EXISTS (SELECT 1 FROM gone)," \
+	" GREATEST(COALESCE((SELECT generation FROM pop_desired WHERE pop_id = $2::uuid), 0)," \
+	"  (SELECT generation FROM desired_global))"
+
 static void post_report(struct api_req *req)
 {
 	const struct api_principal *who = api_who(req);
@@ -228,94 +211,51 @@ static void post_report(struct api_req *req)
 		return;
 	}
 	snprintf(uptime, sizeof uptime, "%lld", v ? (long long)json_integer_value(v) : 0LL);
-	if (!api_tx_begin(req))
-		return;
-	{
-		const char *p[5] = {who->token_id, who->pop_id, version, uptime, gen};
-		r = api_sql(req, "INSERT INTO agents (token_id, pop_id, agent_version, uptime_seconds,"
-				 " generation, first_seen, last_seen)"
-				 " VALUES ($1::uuid, $2::uuid, $3, $4::bigint, $5::bigint, now(), now())"
-				 " ON CONFLICT (token_id) DO UPDATE SET pop_id = EXCLUDED.pop_id,"
-				 " agent_version = EXCLUDED.agent_version,"
-				 " uptime_seconds = EXCLUDED.uptime_seconds,"
-				 " generation = EXCLUDED.generation, last_seen = now()"
-				 " RETURNING (xmax = 0)", 5, p);
-		if (r == NULL)
-			goto sql_fail;
-		/* A new agent can unblock a wave: wake the scheduler. */
-		changed = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-		PQclear(r);
-	}
+	/* The entries, validated above, go to PostgreSQL as one JSON array. */
+	json_t *clean = json_array();
 	json_array_foreach(mods, i, m) {
-		char ver[16], reqs[32], errs[32], p99[32];
-		const json_t *e = json_object_get(m, "error"), *pv = json_object_get(m, "p99_ms");
-		snprintf(ver, sizeof ver, "%lld", (long long)json_integer_value(json_object_get(m, "version")));
-		snprintf(reqs, sizeof reqs, "%lld", (long long)json_integer_value(json_object_get(m, "requests")));
-		snprintf(errs, sizeof errs, "%lld", (long long)json_integer_value(json_object_get(m, "errors")));
-		if (pv != NULL && json_is_number(pv) && isfinite(json_number_value(pv)))
-			snprintf(p99, sizeof p99, "%.17g", json_number_value(pv));
-		const char *p[9] = {who->token_id,
-				    json_string_value(json_object_get(m, "tenant")),
-				    json_string_value(json_object_get(m, "module")), ver,
-				    json_string_value(json_object_get(m, "state")),
-				    e && json_is_string(e) ? json_string_value(e) : NULL, reqs, errs,
-				    pv != NULL && json_is_number(pv) && isfinite(json_number_value(pv)) ? p99 : NULL};
-		/* Unknown modules (deleted, or another control plane's) are ignored. The old state
-		 * is read in the same statement to tell a change from a heartbeat. */
-		r = api_sql(req, "WITH m AS (SELECT m.id FROM modules m JOIN tenants t ON t.id = m.tenant_id"
-				 "   WHERE t.slug = $2 AND m.name = $3),"
-				 " old AS (SELECT o.state FROM observed_modules o, m"
-				 "   WHERE o.token_id = $1::uuid AND o.module_id = m.id AND o.version = $4::int)"
-				 " INSERT INTO observed_modules (token_id, module_id, version, state, error,"
-				 "  requests_total, errors_total, p99_ms, reported_at)"
-				 " SELECT $1::uuid, m.id, $4::int, $5, $6, $7::bigint, $8::bigint,"
-				 "  $9::double precision, now() FROM m"
-				 " ON CONFLICT (token_id, module_id, version) DO UPDATE SET"
-				 "  state = EXCLUDED.state, error = EXCLUDED.error,"
-				 "  requests_total = observed_modules.requests_total + EXCLUDED.requests_total,"
-				 "  errors_total = observed_modules.errors_total + EXCLUDED.errors_total,"
-				 "  p99_ms = EXCLUDED.p99_ms, reported_at = EXCLUDED.reported_at"
-				 " RETURNING (SELECT state FROM old) IS DISTINCT FROM $5", 9, p);
-		if (r == NULL) {
-			if (strcmp(api_sql_state(req), "22P02") == 0 ||
-			    strcmp(api_sql_state(req), "22021") == 0) {
-				api_tx_rollback(req);
-				api_reply_problem(req, 400, "modules[%zu] holds an invalid value", i);
-				return;
-			}
-			goto sql_fail;
+		json_t *e = json_pack("{s:O,s:O,s:O,s:O,s:O?,s:O?,s:O?,s:O?}", "tenant",
+				      json_object_get(m, "tenant"), "module", json_object_get(m, "module"),
+				      "version", json_object_get(m, "version"), "state",
+				      json_object_get(m, "state"), "error", json_object_get(m, "error"),
+				      "requests", json_object_get(m, "requests"), "errors",
+				      json_object_get(m, "errors"), "p99_ms", json_object_get(m, "p99_ms"));
+		if (clean == NULL || e == NULL || json_array_append_new(clean, e) != 0) {
+			json_decref(clean);
+			clean = NULL;
+			break;
 		}
-		if (PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0)
-			changed = true;
-		PQclear(r);
+	}
+	char *mtext = clean ? json_dumps(clean, JSON_COMPACT) : NULL;
+	json_decref(clean);
+	if (mtext == NULL) {
+		api_reply_problem(req, 500, "out of memory");
+		return;
 	}
 	{
-		/* What the agent no longer reports, it no longer runs (rows of this report carry
-		 * this transaction's now()). */
-		const char *p[1] = {who->token_id};
-		r = api_sql(req, "DELETE FROM observed_modules WHERE token_id = $1::uuid"
-				 " AND reported_at < now()", 1, p);
-		if (r == NULL)
-			goto sql_fail;
-		if (atoi(PQcmdTuples(r)) > 0)
-			changed = true;
-		PQclear(r);
+		const char *p[6] = {who->token_id, who->pop_id, version, uptime, gen, mtext};
+		r = api__sql_named(req, "sch_report", REPORT_SQL, 6, p);
 	}
+	free(mtext);
+	if (r == NULL) {
+		api_reply_sql_error(req);
+		return;
+	}
+	changed = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	latest = atoll(PQgetvalue(r, 0, 1));
+	PQclear(r);
 	if (changed) {
-		r = api_sql(req, "SELECT pg_notify('" SCH_NOTIFY_CHANNEL "', 'report')", 0, NULL);
-		if (r == NULL)
-			goto sql_fail;
-		PQclear(r);
-	}
-	if (!api_tx_commit(req))
-		return;
-	if (changed)
+		/* Committed: wake the scheduler. This process's runner is kicked directly; the
+		 * leader elsewhere hears a NOTIFY, sent at most every NOTIFY_GAP_MS per process
+		 * because each one serialises commits on PostgreSQL's notification queue and
+		 * the leader plans at most that often anyway (a skipped one costs one tick). */
+		int64_t now = sch_now_ms(), last = atomic_load(&last_notify_ms);
+		if (now - last >= NOTIFY_GAP_MS &&
+		    atomic_compare_exchange_strong(&last_notify_ms, &last, now)) {
+			r = api_sql(req, "SELECT pg_notify('" SCH_NOTIFY_CHANNEL "', 'report')", 0, NULL);
+			PQclear(r);
+		}
 		sch_runner_kick(sch_runner_current());
-	if ((latest = generation_of(req, who->pop_id)) < 0)
-		return;
+	}
 	api_reply_json_take(req, 200, json_pack("{s:I}", "generation", (json_int_t)latest));
-	return;
-sql_fail:
-	api_reply_sql_error(req);
-	api_tx_rollback(req);
 }

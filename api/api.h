@@ -35,7 +35,7 @@ enum api_role {
  * (admins see every tenant). Tenant scoping is checked before the role, so a token of another
  * tenant learns nothing (404), never 403. */
 enum api_access {
-	API_PUBLIC = 0, /* anyone, no token needed (a token, if sent, is still authenticated) */
+	API_PUBLIC = 0, /* anyone: no token is needed, and one that is sent is not looked at */
 	API_AGENT,      /* agent tokens only (api_who()->pop_* name their PoP) */
 	API_READER,     /* reader, deployer or admin */
 	API_DEPLOYER,   /* deployer or admin */
@@ -73,6 +73,10 @@ enum {
 	/* Never touches PostgreSQL: the router does not take a pooled connection for it unless
 	 * a token must be checked (e.g. /healthz, /metrics, static files). */
 	API_F_NO_DB = 1u << 2,
+	/* The JSON answer carries a one-time secret in its "secret" member (token creation):
+	 * the answer kept for Idempotency-Key replays is stored without it, so secrets never
+	 * rest in the database; a replay answers the same object with "secret": null. */
+	API_F_SECRET_ANSWER = 1u << 3,
 };
 
 /* One row of a route table.
@@ -95,8 +99,8 @@ struct api_route {
  * server then refuses to start and logs why). */
 int api_router_add(struct api_router *r, const struct api_route *routes, size_t n);
 
-/* Registration functions, called once by the router at start, in this order:
- * api_core_register (controlplane's own resources), then these four. Each owner defines
+/* Registration functions, called once when the server is built, after the control plane's
+ * own resources (api/server.c register_all), in this order. Each owner defines
  * its function in its own file; until it exists a weak default that registers nothing is
  * linked (common/api_weak.c), so the build links before the file is written. */
 void api_deployments_register(struct api_router *r); /* scheduler: api/deployments*.c */

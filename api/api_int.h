@@ -86,6 +86,7 @@ struct api_req {
 	size_t limit;
 	bool too_large;
 	bool answered_early;  /* a reply was queued before the body was read */
+	bool discarding;      /* the body is being dropped; the reply is sent when it ends */
 	json_t *json;
 	struct api_principal who;
 	char tenant_id[37];
@@ -134,6 +135,11 @@ void api__audit_register(struct api_router *r);
 
 /* db.c */
 void api__db_release(struct api_req *req);
+/* api_sql for the router's hot statements (authentication, tenant scope): a server-side
+ * prepared statement `name` (created on a connection's first use) saves parsing and planning
+ * on every request. Not inside transactions. sql must always be the same text for a name. */
+PGresult *api__sql_named(struct api_req *req, const char *name, const char *sql, int nparams,
+			 const char *const *params);
 
 /* reply.c */
 const char *api__reason(unsigned status);
@@ -169,7 +175,15 @@ const sign_key *api__signing_key(const struct api_req *req);
 char *api__pct_decode(const char *s, size_t len, bool form);
 /* Random hex string of 2*nbytes chars into out. */
 void api__random_hex(char *out, size_t nbytes);
-/* Current time as RFC 3339 UTC with seconds precision. */
+/* Current time as RFC 3339 UTC with seconds (and with milliseconds) precision. */
 void api__now_rfc3339(char out[32]);
+void api__now_rfc3339_ms(char out[32]);
+/* Appends s as a JSON string literal (quotes, escapes; s must be UTF-8). false on OOM. */
+bool api__buf_json_str(struct buf *b, const char *s);
+/* page.c: 200 {"items": <items_json>, "next_cursor": ...} from an already serialised JSON
+ * array (hot lists skip building jansson trees). Takes the buffer's bytes. */
+void api__reply_page_raw(struct api_req *req, struct buf *items_json, int64_t next_after);
+/* True when s[0..n) is well-formed UTF-8 (no overlong forms or surrogates). */
+bool api__utf8_valid(const uint8_t *s, size_t n);
 
 #endif

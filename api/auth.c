@@ -56,7 +56,7 @@ int api__authenticate(struct api_req *req)
 		return unauthorized(req, "the token is not valid");
 	api__token_hash_hex(secret, hash);
 	const char *params[] = {hash};
-	r = api_sql(req,
+	r = api__sql_named(req, "ep_auth",
 		    "SELECT t.id, t.name, t.role, coalesce(t.tenant_id::text, ''), coalesce(tn.slug, ''),"
 		    "       coalesce(t.pop_id::text, ''), coalesce(p.name, '')"
 		    "  FROM tokens t LEFT JOIN tenants tn ON tn.id = t.tenant_id"

@@ -1,8 +1,12 @@
 /* api/blobs.c: GET /v1/blobs/sha256:{hex}, module bytes by digest for the agents. Content is
  * immutable by construction (the name is its hash), so answers carry a strong ETag and
- * `Cache-Control: immutable`, and a matching If-None-Match gets 304 without the bytes. */
+ * `Cache-Control: immutable`, a matching If-None-Match gets 304 without the bytes, and the
+ * process keeps recently served blobs in memory: a rollout sends the same bytes to every PoP
+ * at once, and no invalidation is ever needed. */
 #include "api/api.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +20,86 @@ static const struct api_route routes[] = {
 void api_blobs_register(struct api_router *r)
 {
 	api_router_add(r, routes, sizeof routes / sizeof routes[0]);
+}
+
+/* ---- the in-memory cache --------------------------------------------------------------------- */
+
+#define CACHE_SLOTS 64
+#define CACHE_MAX_BYTES (64u << 20) /* in total */
+#define CACHE_MAX_ENTRY (16u << 20) /* larger blobs are always read from PostgreSQL */
+
+static struct {
+	pthread_mutex_t mu;
+	struct {
+		char digest[80];
+		uint8_t *bytes; /* NULL: free slot */
+		size_t len;
+		uint64_t used; /* clock of the last hit */
+	} slot[CACHE_SLOTS];
+	size_t total;
+	uint64_t clock;
+} cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* Replies with the cached bytes of digest; false on a miss. The copy into the reply happens
+ * under the lock, so an eviction cannot free the bytes underneath it. */
+static bool cache_reply(struct api_req *req, const char *digest)
+{
+	bool hit = false;
+
+	pthread_mutex_lock(&cache.mu);
+	for (int i = 0; i < CACHE_SLOTS; i++)
+		if (cache.slot[i].bytes != NULL && strcmp(cache.slot[i].digest, digest) == 0) {
+			cache.slot[i].used = ++cache.clock;
+			api_reply_bytes(req, 200, "application/wasm", cache.slot[i].bytes,
+					cache.slot[i].len);
+			hit = true;
+			break;
+		}
+	pthread_mutex_unlock(&cache.mu);
+	return hit;
+}
+
+/* Keeps a copy (best effort: nothing happens when memory is short or the blob is large). */
+static void cache_put(const char *digest, const void *bytes, size_t len)
+{
+	uint8_t *copy;
+
+	if (len > CACHE_MAX_ENTRY || (copy = malloc(len ? len : 1)) == NULL)
+		return;
+	memcpy(copy, bytes, len);
+	pthread_mutex_lock(&cache.mu);
+	for (;;) {
+		int free_slot = -1, oldest = -1;
+		for (int i = 0; i < CACHE_SLOTS; i++) {
+			if (cache.slot[i].bytes == NULL) {
+				if (free_slot < 0)
+					free_slot = i;
+			} else if (strcmp(cache.slot[i].digest, digest) == 0) {
+				free_slot = -2; /* another request cached it meanwhile */
+				break;
+			} else if (oldest < 0 || cache.slot[i].used < cache.slot[oldest].used) {
+				oldest = i;
+			}
+		}
+		if (free_slot == -2) {
+			free(copy);
+			break;
+		}
+		if (free_slot >= 0 && cache.total + len <= CACHE_MAX_BYTES) {
+			snprintf(cache.slot[free_slot].digest, sizeof cache.slot[free_slot].digest,
+				 "%s", digest);
+			cache.slot[free_slot].bytes = copy;
+			cache.slot[free_slot].len = len;
+			cache.slot[free_slot].used = ++cache.clock;
+			cache.total += len;
+			break;
+		}
+		/* Make room: evict the least recently used. */
+		cache.total -= cache.slot[oldest].len;
+		free(cache.slot[oldest].bytes);
+		cache.slot[oldest].bytes = NULL;
+	}
+	pthread_mutex_unlock(&cache.mu);
 }
 
 static bool is_sha256_hex(const char *s)
@@ -63,6 +147,11 @@ static void get_blob(struct api_req *req)
 	}
 	snprintf(digest, sizeof digest, "sha256:%s", hex);
 	snprintf(etag, sizeof etag, "\"%s\"", digest);
+	if (inm == NULL && cache_reply(req, digest)) {
+		api_add_header(req, "ETag", etag);
+		api_add_header(req, "Cache-Control", "public, max-age=31536000, immutable");
+		return;
+	}
 	if ((c = api_db(req)) == NULL)
 		return;
 	/* Binary result: the bytes come as they are, without bytea hex escaping. */
@@ -101,5 +190,6 @@ static void get_blob(struct api_req *req)
 	}
 	api_reply_bytes(req, 200, "application/wasm", PQgetvalue(r, 0, 0),
 			(size_t)PQgetlength(r, 0, 0));
+	cache_put(digest, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
 	PQclear(r);
 }

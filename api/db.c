@@ -85,6 +85,32 @@ PGresult *api_sql_bin(struct api_req *req, const char *sql, int nparams,
 	return NULL;
 }
 
+PGresult *api__sql_named(struct api_req *req, const char *name, const char *sql, int nparams,
+			  const char *const *params)
+{
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if (api_db(req) == NULL)
+			return NULL;
+		PGresult *r = PQexecPrepared(req->db, name, nparams, params, NULL, NULL, 0);
+		ExecStatusType st = PQresultStatus(r);
+		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+			return r;
+		const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+		bool missing = state != NULL && strcmp(state, "26000") == 0;
+		PQclear(r);
+		if (!missing || req->in_tx)
+			break;
+		/* First use on this connection: prepare it once, it stays for the session. */
+		r = PQprepare(req->db, name, sql, nparams, NULL);
+		st = PQresultStatus(r);
+		PQclear(r);
+		if (st != PGRES_COMMAND_OK)
+			break;
+	}
+	/* Anything unusual: the plain path, with its error handling and reconnect retry. */
+	return api_sql(req, sql, nparams, params);
+}
+
 PGresult *api_sql(struct api_req *req, const char *sql, int nparams, const char *const *params)
 {
 	return api_sql_bin(req, sql, nparams, params, NULL, NULL);

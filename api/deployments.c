@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "scheduler/planner.h"
 #include "scheduler/runner.h"
@@ -48,6 +49,19 @@ static json_t *version_or_null(int v)
 	return v > 0 ? json_integer(v) : json_null();
 }
 
+/* RFC 3339 UTC text of an epoch-milliseconds time, null for 0 (not yet). */
+static json_t *time_or_null(int64_t ms)
+{
+	char out[32];
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (ms <= 0 || gmtime_r(&t, &tm) == NULL)
+		return json_null();
+	strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(out);
+}
+
 /* The full object of DESIGN.md ("A deployment"). NULL after a reply was set. */
 static json_t *deployment_json(struct api_req *req, struct sch_loaded *l)
 {
@@ -69,9 +83,12 @@ static json_t *deployment_json(struct api_req *req, struct sch_loaded *l)
 	if (strategy == NULL || o == NULL || waves == NULL || pops == NULL || events == NULL ||
 	    (l->npops > 0 && preview == NULL))
 		goto nomem;
-	/* Pending waves show the PoPs they would take if they started now. */
-	memcpy(preview, l->pops, l->npops * sizeof *preview);
-	sch_plan_preview(&l->d, preview, l->npops);
+	/* Pending waves of a live deployment show the PoPs they would take if they started
+	 * now; those of a finished one stay empty (they will never run). */
+	if (l->npops > 0)
+		memcpy(preview, l->pops, l->npops * sizeof *preview);
+	if (!sch_dep_state_is_terminal(l->d.state))
+		sch_plan_preview(&l->d, preview, l->npops);
 	for (size_t w = 0; w < l->strategy.nwaves; w++) {
 		json_t *wp = json_array(), *wo;
 		if (wp == NULL)
@@ -79,8 +96,16 @@ static json_t *deployment_json(struct api_req *req, struct sch_loaded *l)
 		for (size_t i = 0; i < l->npops; i++)
 			if (preview[i].wave == (int)w)
 				json_array_append_new(wp, json_string(l->pops[i].name));
-		wo = json_pack("{s:i,s:o,s:s}", "index", (int)w, "pops", wp, "state",
-			       sch_wave_state_name(l->d.waves[w].state));
+		/* Progress for dashboards: how many of the wave's PoPs run the target now. */
+		int active = 0;
+		for (size_t i = 0; i < l->npops; i++)
+			if (l->pops[i].wave == (int)w &&
+			    sch_pop_state_of(&l->d, &l->pops[i], now, &cfg) == SCH_POP_ACTIVE)
+				active++;
+		wo = json_pack("{s:i,s:o,s:s,s:i,s:o,s:o}", "index", (int)w, "pops", wp, "state",
+			       sch_wave_state_name(l->d.waves[w].state), "active", active,
+			       "started_at", time_or_null(l->d.waves[w].started_ms),
+			       "baking_since", time_or_null(l->d.waves[w].baking_ms));
 		if (wo == NULL || json_array_append_new(waves, wo) != 0)
 			goto nomem;
 		if (l->strategy.waves[w].percent > 0)

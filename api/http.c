@@ -16,6 +16,9 @@
 
 #include "common/log.h"
 
+/* How much of an oversized chunked body is read and dropped before the connection is cut. */
+#define API_DRAIN_MAX (64u * 1024u * 1024u)
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls);
@@ -177,9 +180,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (req->answered_early) {
-		/* Answered already (e.g. 413): drop whatever else arrives; MHD closes the
-		 * connection after the reply because the body was not read. */
+		/* Answered from the headers: MHD closes the connection after the reply. */
 		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (req->discarding) {
+		/* Dropping the rest of a refused body (see below); a client that keeps sending
+		 * far beyond the limit is cut off. The reply goes out once the body ended. */
+		if (*upload_size == 0)
+			return send_reply(req);
+		req->bytes_in += *upload_size;
+		*upload_size = 0;
+		if (req->bytes_in > req->limit + API_DRAIN_MAX)
+			return MHD_NO;
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
@@ -188,19 +201,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		req->bytes_in += n;
 		if (req->body.len + n > req->limit) {
 			req->too_large = true;
-			req->answered_early = true;
+			req->discarding = true;
 			buf_free(&req->body);
 			api_reply_problem(req, 413, "the request body is larger than the limit of %zu bytes",
 					  req->limit);
-			MHD_suspend_connection(c);
-			enum MHD_Result q = send_reply(req);
-			MHD_resume_connection(c);
-			return q;
+			/* A body without Content-Length (chunked) crossed the limit. libmicrohttpd
+			 * cannot queue an answer in the middle of a body, so the rest is dropped
+			 * unread into no buffer and the 413 goes out when it ends (bodies that
+			 * announce their length were refused before any byte was read). */
+			return MHD_YES;
 		}
 		if (!buf_append(&req->body, upload, n)) {
-			req->answered_early = true;
+			req->discarding = true;
+			buf_free(&req->body);
 			api_reply_problem(req, 503, "out of memory reading the request body");
-			return send_reply(req);
 		}
 		return MHD_YES;
 	}
@@ -216,12 +230,8 @@ static enum MHD_Result send_reply(struct api_req *req)
 
 	if (!req->replied)
 		api_reply_problem(req, 500, "the handler produced no answer");
-	if (req->head) {
-		/* HEAD: the GET headers, no body (MHD keeps Content-Length of an empty body). */
-		free(req->resp);
-		req->resp = NULL;
-		req->resp_len = 0;
-	}
+	/* HEAD is answered like GET: libmicrohttpd sends the headers (Content-Length included)
+	 * and leaves the body out by itself. */
 	resp = MHD_create_response_from_buffer(req->resp_len, req->resp, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL)
 		return MHD_NO;
@@ -232,10 +242,9 @@ static enum MHD_Result send_reply(struct api_req *req)
 	api__cors_headers(req);
 	for (int i = 0; i < req->nheaders; i++)
 		MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);
-	if (req->answered_early && req->too_large)
+	if (req->too_large)
 		MHD_add_response_header(resp, "Connection", "close");
 	rc = MHD_queue_response(req->conn, req->status, resp);
-	if (rc != MHD_YES) log_warn("queue failed status %u", req->status);
 	MHD_destroy_response(resp);
 	return rc;
 }
@@ -248,7 +257,7 @@ static void access_log(struct api_req *req, double seconds)
 
 	if (o == NULL)
 		return;
-	api__now_rfc3339(ts);
+	api__now_rfc3339_ms(ts);
 	json_object_set_new(o, "ts", json_string(ts));
 	json_object_set_new(o, "level", json_string("info"));
 	json_object_set_new(o, "prog", json_string("edgeplane"));
@@ -264,7 +273,7 @@ static void access_log(struct api_req *req, double seconds)
 	json_object_set_new(o, "bytes_in", json_integer((json_int_t)req->bytes_in));
 	if (req->who.token_id[0] != '\0')
 		json_object_set_new(o, "token_id", json_string(req->who.token_id));
-	line = json_dumps(o, JSON_COMPACT);
+	line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
 	json_decref(o);
 	if (line != NULL) {
 		log_json_line(line);
@@ -337,7 +346,7 @@ int api_server_start(struct api_server *s, char *err, size_t errlen)
 	if (parse_listen(s->cfg->listen, &addr, err, errlen) < 0)
 		return -1;
 	s->daemon = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC, 0, NULL, NULL,
 		on_request, s,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 		MHD_OPTION_THREAD_POOL_SIZE, threads,

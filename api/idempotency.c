@@ -147,13 +147,34 @@ void api__idem_finish(struct api_req *req)
 		return;
 	}
 	snprintf(status, sizeof status, "%u", req->status);
-	const char *p[] = {req->who.token_id, key, status, req->resp_type, req->resp ? req->resp : ""};
-	int lens[] = {0, 0, 0, 0, (int)req->resp_len};
+	const char *body = req->resp ? req->resp : "";
+	size_t blen = req->resp_len;
+	char *scrubbed = NULL;
+	if (req->route->r->flags & API_F_SECRET_ANSWER) {
+		json_t *j = json_loadb(body, blen, 0, NULL);
+		if (j != NULL && json_object_get(j, "secret") != NULL) {
+			json_object_set_new(j, "secret", json_null());
+			scrubbed = json_dumps(j, JSON_COMPACT);
+		}
+		json_decref(j);
+		if (scrubbed == NULL) {
+			/* Cannot store it safely: forget the key rather than keep a secret. */
+			const char *pd[] = {req->who.token_id, key};
+			r = api_sql(req, "DELETE FROM idempotency_keys WHERE token_id = $1 AND key = $2", 2, pd);
+			PQclear(r);
+			return;
+		}
+		body = scrubbed;
+		blen = strlen(scrubbed);
+	}
+	const char *p[] = {req->who.token_id, key, status, req->resp_type, body};
+	int lens[] = {0, 0, 0, 0, (int)blen};
 	int fmts[] = {0, 0, 0, 0, 1};
 	r = api_sql_bin(req,
 			"UPDATE idempotency_keys SET status = $3::int, content_type = $4, body = $5"
 			" WHERE token_id = $1 AND key = $2",
 			5, p, lens, fmts);
+	free(scrubbed);
 	if (r == NULL)
 		log_warn("request %s: could not store the idempotent answer (%s)", req->request_id,
 			 req->sqlstate);

@@ -74,6 +74,40 @@ bool api_page_parse(struct api_req *req, struct api_page *out)
 	return true;
 }
 
+/* The next_cursor value for next_after (JSON text: a string or null) into out. */
+static void cursor_json(int64_t next_after, char out[80])
+{
+	char text[32], enc[64];
+
+	if (next_after < 0) {
+		snprintf(out, 80, "null");
+		return;
+	}
+	int n = snprintf(text, sizeof text, "c1:%lld", (long long)next_after);
+	sodium_bin2base64(enc, sizeof enc, (const unsigned char *)text, (size_t)n,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	snprintf(out, 80, "\"%s\"", enc);
+}
+
+void api__reply_page_raw(struct api_req *req, struct buf *items_json, int64_t next_after)
+{
+	struct buf b = {0};
+	char cursor[80];
+
+	cursor_json(next_after, cursor);
+	if (!buf_puts(&b, "{\"items\":") ||
+	    !buf_append(&b, items_json->data ? items_json->data : "[]", items_json->data ? items_json->len : 2) ||
+	    !buf_printf(&b, ",\"next_cursor\":%s}", cursor)) {
+		buf_free(&b);
+		buf_free(items_json);
+		api_reply_problem(req, 503, "out of memory");
+		return;
+	}
+	buf_free(items_json);
+	size_t len = b.len;
+	api_reply_bytes_take(req, 200, "application/json", buf_steal(&b), len);
+}
+
 void api_reply_page_take(struct api_req *req, json_t *items, int64_t next_after)
 {
 	json_t *o = json_object();

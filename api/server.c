@@ -108,6 +108,50 @@ static void record_key(struct api_server *s)
 	s->db.release(s->db.ud, c, PQstatus(c) != CONNECTION_OK);
 }
 
+/* Every part's routes, in the order the router sees them. */
+static void register_all(struct api_router *r)
+{
+	api__health_register(r);
+	api__metrics_register(r);
+	api__openapi_register(r);
+	api__keys_register(r);
+	api__tenants_register(r);
+	api__domains_register(r);
+	api__tokens_register(r);
+	api__modules_register(r);
+	api__versions_register(r);
+	api__routes_register(r);
+	api__pops_register(r);
+	api__audit_register(r);
+	api_deployments_register(r);
+	api_agent_register(r);
+	api_blobs_register(r);
+	api_ui_register(r);
+}
+
+json_t *api_route_table(void)
+{
+	static const char *const access[] = {"public", "agent", "reader", "deployer", "admin"};
+	struct api_router r;
+	json_t *out = json_array();
+
+	memset(&r, 0, sizeof r);
+	register_all(&r);
+	if (r.failed || out == NULL) {
+		api__router_free(&r);
+		json_decref(out);
+		return NULL;
+	}
+	for (size_t i = 0; i < r.n; i++) {
+		const struct api_route *rt = r.routes[i].r;
+		json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:b}", "method", rt->method,
+						     "path", rt->path, "access", access[rt->access],
+						     "documented", !(rt->flags & API_F_UNDOCUMENTED)));
+	}
+	api__router_free(&r);
+	return out;
+}
+
 struct api_server *api_server_create(const struct api_config *cfg, const struct api_db_ops *db,
 				     char *err, size_t errlen)
 {
@@ -130,22 +174,7 @@ struct api_server *api_server_create(const struct api_config *cfg, const struct 
 	atomic_init(&s->inflight, 0);
 	atomic_init(&s->draining, false);
 
-	api__health_register(&s->router);
-	api__metrics_register(&s->router);
-	api__openapi_register(&s->router);
-	api__keys_register(&s->router);
-	api__tenants_register(&s->router);
-	api__domains_register(&s->router);
-	api__tokens_register(&s->router);
-	api__modules_register(&s->router);
-	api__versions_register(&s->router);
-	api__routes_register(&s->router);
-	api__pops_register(&s->router);
-	api__audit_register(&s->router);
-	api_deployments_register(&s->router);
-	api_agent_register(&s->router);
-	api_blobs_register(&s->router);
-	api_ui_register(&s->router);
+	register_all(&s->router);
 	if (s->router.failed) {
 		snprintf(err, errlen, "the route table is inconsistent (see the log)");
 		goto fail;

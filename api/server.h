@@ -37,6 +37,12 @@ void api_server_drain(struct api_server *s, unsigned timeout_ms);
 /* Frees the server (drains first when still running). NULL is a no-op. */
 void api_server_destroy(struct api_server *s);
 
+/* Every route the program serves, as a JSON array of {"method", "path", "access",
+ * "documented"} (documented = part of the OpenAPI document). Builds the route table alone,
+ * without a server or any I/O: used by `edgeplane routes` and the OpenAPI test. New
+ * reference (caller decrefs); NULL when out of memory or the table is inconsistent. */
+json_t *api_route_table(void);
+
 /* Creates a token on conn: role "admin", "deployer", "reader" or "agent"; tenant_slug for
  * deployer/reader (must exist), pop_name for agent (must exist), NULL otherwise; ttl_seconds 0
  * for no expiry. Writes the secret ("ept_" + base64url of 32 random bytes, shown once) into

@@ -290,7 +290,7 @@ out:
 }
 
 static const struct api_route token_routes[] = {
-	{"POST", "/v1/tokens", API_ADMIN, create_token, 0},
+	{"POST", "/v1/tokens", API_ADMIN, create_token, API_F_SECRET_ANSWER},
 	{"GET", "/v1/tokens", API_ADMIN, list_tokens, 0},
 	{"DELETE", "/v1/tokens/{id}", API_ADMIN, revoke_token, 0},
 };

@@ -26,6 +26,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/asset.h"
+
 /* Larger files are not dashboard assets; refusing them bounds the memory of one request. */
 #define UI_MAX_FILE_BYTES (8u * 1024u * 1024u)
 
@@ -44,6 +46,7 @@ static bool ui_default_root(char *out, size_t outlen);
 static bool ui_rel_ok(const char *rel);
 static const char *ui_content_type(const char *path);
 static bool ui_etag_matches(const char *header, const char *etag);
+static void ui_problem(struct api_req *req, unsigned status, const char *detail);
 static void ui_not_found(struct api_req *req);
 
 static const struct api_route ui_routes[] = {
@@ -66,10 +69,17 @@ static bool ui_security_headers(struct api_req *req)
 	       api_add_header(req, "Cross-Origin-Opener-Policy", "same-origin");
 }
 
-static void ui_not_found(struct api_req *req)
+/* Errors carry the same security headers as files: a problem document is still a page of
+ * this origin. */
+static void ui_problem(struct api_req *req, unsigned status, const char *detail)
 {
 	(void)ui_security_headers(req);
-	api_reply_problem(req, 404, "no such file of the dashboard");
+	api_reply_problem(req, status, "%s", detail);
+}
+
+static void ui_not_found(struct api_req *req)
+{
+	ui_problem(req, 404, "no such file of the dashboard");
 }
 
 static void ui_redirect(struct api_req *req)
@@ -81,31 +91,20 @@ static void ui_redirect(struct api_req *req)
 	api_reply_empty(req, 301);
 }
 
-/* The repo's web/ folder next to the build: <dir of the binary>/../../web (build/bin/edgeplane
- * or build/<name>/bin/edgeplane → the checkout's web/ is tried at both depths). */
+/* The dashboard next to the program when EDGEPLANE_WEB_ROOT is not set: the checkout's web/
+ * seen from BUILD/bin (build/bin/../../web, deeper for BUILD=build/NAME), or $EDGEPLANE_TOP/web.
+ * Looking for index.html rather than the folder avoids an unrelated "web" directory. */
 static bool ui_default_root(char *out, size_t outlen)
 {
-	static const char *const rels[] = {"/../../web", "/../../../web"};
-	char exe[PATH_MAX], cand[PATH_MAX + 32];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	char *slash;
-	struct stat st;
 
-	if (n <= 0)
+	if (asset_find(NULL, "web/index.html", out, outlen) != 0)
 		return false;
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
+	slash = strrchr(out, '/');
 	if (slash == NULL)
 		return false;
 	*slash = '\0';
-	for (size_t i = 0; i < sizeof rels / sizeof rels[0]; i++) {
-		snprintf(cand, sizeof cand, "%s%s/index.html", exe, rels[i]);
-		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
-			int w = snprintf(out, outlen, "%s%s", exe, rels[i]);
-			return w > 0 && (size_t)w < outlen;
-		}
-	}
-	return false;
+	return true;
 }
 
 /* A request path below /ui/ (already percent-decoded by the router) is acceptable when every
@@ -226,15 +225,15 @@ static void ui_serve(struct api_req *req)
 	if (cfg->web_root != NULL && cfg->web_root[0] != '\0') {
 		w = snprintf(root_buf, sizeof root_buf, "%s", cfg->web_root);
 		if (w < 0 || (size_t)w >= sizeof root_buf) {
-			api_reply_problem(req, 500, "the dashboard folder path is too long");
+			ui_problem(req, 500, "the dashboard folder path is too long");
 			return;
 		}
 	} else if (!ui_default_root(root_buf, sizeof root_buf)) {
-		api_reply_problem(req, 404, "the dashboard is not installed (set EDGEPLANE_WEB_ROOT)");
+		ui_problem(req, 404, "the dashboard is not installed (set EDGEPLANE_WEB_ROOT)");
 		return;
 	}
 	if (realpath(root_buf, root) == NULL) {
-		api_reply_problem(req, 404, "the dashboard folder does not exist (EDGEPLANE_WEB_ROOT)");
+		ui_problem(req, 404, "the dashboard folder does not exist (EDGEPLANE_WEB_ROOT)");
 		return;
 	}
 	root_len = strlen(root);
@@ -299,7 +298,7 @@ static void ui_serve(struct api_req *req)
 	close(fd);
 	if (got != (size_t)st.st_size) {
 		free(data);
-		api_reply_problem(req, 500, "could not read the file");
+		ui_problem(req, 500, "could not read the file");
 		return;
 	}
 	api_reply_bytes_take(req, 200, ui_content_type(real), data, got);

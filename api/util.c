@@ -81,6 +81,10 @@ bool api_check_text(struct api_req *req, const char *field, const char *value, s
 			api_reply_problem(req, 400, "field '%s' must not contain control characters", field);
 			return false;
 		}
+	if (!api__utf8_valid((const uint8_t *)value, n)) {
+		api_reply_problem(req, 400, "field '%s' is not valid UTF-8", field);
+		return false;
+	}
 	return true;
 }
 
@@ -132,6 +136,84 @@ void api__now_rfc3339(char out[32])
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void api__now_rfc3339_ms(char out[32])
+{
+	struct timespec now;
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 32 - n, ".%03dZ", (int)(now.tv_nsec / 1000000) % 1000);
+}
+
+bool api__utf8_valid(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint8_t c = s[i];
+		size_t extra;
+		uint32_t cp;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			extra = 1;
+			cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			extra = 2;
+			cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			extra = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (i + extra >= n)
+			return false;
+		for (size_t k = 1; k <= extra; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		/* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
+		if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
+		    (extra == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += extra + 1;
+	}
+	return true;
+}
+
+bool api__buf_json_str(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	bool ok = buf_append(b, "\"", 1);
+
+	while (ok && *p) {
+		/* Copy the longest run that needs no escaping in one go. */
+		const unsigned char *run = p;
+		while (*p && *p != '"' && *p != '\\' && *p >= 0x20)
+			p++;
+		if (p > run)
+			ok = buf_append(b, run, (size_t)(p - run));
+		if (!ok || *p == '\0')
+			break;
+		if (*p == '"' || *p == '\\') {
+			char e[2] = {'\\', (char)*p};
+			ok = buf_append(b, e, 2);
+		} else {
+			char e[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
+			ok = buf_append(b, e, 6);
+		}
+		p++;
+	}
+	return ok && buf_append(b, "\"", 1);
 }
 
 json_t *api_pg_str(const PGresult *r, int row, int col)

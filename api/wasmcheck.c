@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/api_int.h"
 #include "runtime/wasm.h"
 
 static const char *const section_names[] = {
@@ -41,44 +42,6 @@ static int order_of(uint8_t id)
 {
 	static const int order[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10};
 	return order[id];
-}
-
-static bool utf8_ok(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		uint8_t c = s[i];
-		size_t extra;
-		uint32_t cp;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			extra = 1;
-			cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			extra = 2;
-			cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			extra = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (i + extra >= n)
-			return false;
-		for (size_t k = 1; k <= extra; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
-		    (extra == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += extra + 1;
-	}
-	return true;
 }
 
 static int structure(const uint8_t *b, size_t len, char *err, size_t errlen)
@@ -119,7 +82,7 @@ static int structure(const uint8_t *b, size_t len, char *err, size_t errlen)
 			size_t p = pos;
 			uint32_t nlen;
 			if (!read_u32(b, pos + size, &p, &nlen) || nlen > pos + size - p ||
-			    !utf8_ok(b + p, nlen)) {
+			    !api__utf8_valid(b + p, nlen)) {
 				snprintf(err, errlen, "custom section at byte %zu: malformed name", at);
 				return -1;
 			}

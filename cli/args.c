@@ -119,3 +119,39 @@ int cli_want_pos(const struct cli_args *a, int n, const char *what)
 	}
 	return 0;
 }
+
+bool cli_utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p != '\0') {
+		int n;
+		unsigned int cp;
+		if (*p < 0x80) {
+			p++;
+			continue;
+		} else if ((*p & 0xE0) == 0xC0) {
+			n = 1;
+			cp = *p & 0x1F;
+		} else if ((*p & 0xF0) == 0xE0) {
+			n = 2;
+			cp = *p & 0x0F;
+		} else if ((*p & 0xF8) == 0xF0) {
+			n = 3;
+			cp = *p & 0x07;
+		} else {
+			return false;
+		}
+		p++;
+		for (int i = 0; i < n; i++, p++) {
+			if ((*p & 0xC0) != 0x80)
+				return false;
+			cp = (cp << 6) | (*p & 0x3F);
+		}
+		/* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+			return false;
+	}
+	return true;
+}

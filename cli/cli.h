@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#define CLI_VERSION "0.1.0"
+
 /* Exit codes of edgectl. Scripts rely on them, so they are part of the interface (README). */
 enum {
 	CLI_EXIT_OK = 0,
@@ -84,6 +86,9 @@ extern const struct cli_cmd cli_commands[];
 void cli_cmd_help(const struct cli_cmd *c);
 /* Prints the overview of every command (edgectl --help). */
 void cli_help_all(void);
+
+/* True when s is valid UTF-8 (JSON can carry it). */
+bool cli_utf8_valid(const char *s);
 
 /* Checks that ctx->tenant is set; prints the fix and returns -1 if not. */
 int cli_need_tenant(const struct cli_ctx *ctx);

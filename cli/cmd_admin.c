@@ -11,7 +11,7 @@
 static const struct cli_col tenant_cols[] = {
 	{"SLUG", "slug"}, {"NAME", "name"}, {"CREATED", "created_at"}, {0}};
 static const struct cli_col domain_cols[] = {
-	{"DOMAIN", "domain"}, {"TENANT", "tenant"}, {"CREATED", "created_at"}, {0}};
+	{"DOMAIN", "domain"}, {"CREATED", "created_at"}, {0}};
 static const struct cli_col token_cols[] = {
 	{"ID", "id"}, {"NAME", "name"}, {"ROLE", "role"}, {"TENANT", "tenant"}, {"POP", "pop"},
 	{"EXPIRES", "expires_at"}, {"REVOKED", "revoked_at"}, {"CREATED", "created_at"}, {0}};
@@ -64,11 +64,22 @@ static int do_delete(const struct cli_ctx *ctx, char *path, const char *done)
 CLI_CMD(cli_tenants_create)
 {
 	const char *name = cli_opt_get(a, spec, "name");
+	const char *slug = cli_opt_get(a, spec, "slug");
 	json_t *body;
 
-	if (cli_want_pos(a, 1, "tenant slug") != 0)
+	/* SLUG as an argument, or --slug SLUG. */
+	if (slug == NULL) {
+		if (cli_want_pos(a, 1, "tenant slug") != 0)
+			return CLI_EXIT_USAGE;
+		slug = a->pos[0];
+	} else if (cli_want_pos(a, 0, "") != 0) {
 		return CLI_EXIT_USAGE;
-	body = json_pack("{s:s, s:s}", "slug", a->pos[0], "name", name ? name : a->pos[0]);
+	}
+	body = json_pack("{s:s, s:s}", "slug", slug, "name", name ? name : slug);
+	if (body == NULL) {
+		fprintf(stderr, "edgectl: out of memory\n");
+		return CLI_EXIT_FAIL;
+	}
 	return do_obj(ctx, "POST", strdup("/v1/tenants"), body, tenant_cols);
 }
 
@@ -89,11 +100,17 @@ CLI_CMD(cli_tenants_get)
 
 CLI_CMD(cli_domains_add)
 {
+	json_t *body;
+
 	(void)spec;
 	if (cli_want_pos(a, 1, "domain") != 0)
 		return CLI_EXIT_USAGE;
-	return do_obj(ctx, "POST", cli_path("/v1/tenants/%s/domains", ctx->tenant),
-		      json_pack("{s:s}", "domain", a->pos[0]), domain_cols);
+	if ((body = json_pack("{s:s}", "domain", a->pos[0])) == NULL) {
+		fprintf(stderr, "edgectl: out of memory\n");
+		return CLI_EXIT_FAIL;
+	}
+	return do_obj(ctx, "POST", cli_path("/v1/tenants/%s/domains", ctx->tenant), body,
+		      domain_cols);
 }
 
 CLI_CMD(cli_domains_list)

@@ -50,6 +50,14 @@ static void sleep_ms(long ms)
 		;
 }
 
+/* A string member of obj, or `dflt` when absent or not a string. Borrowed. */
+static const char *str_field(json_t *obj, const char *key, const char *dflt)
+{
+	const char *v = json_string_value(json_object_get(obj, key));
+
+	return v != NULL ? v : dflt;
+}
+
 static bool is_final(const char *state)
 {
 	return state != NULL && (strcmp(state, "succeeded") == 0 || strcmp(state, "failed") == 0 ||
@@ -64,8 +72,12 @@ static int decorate_deployment(json_t *d)
 
 	if (!json_is_integer(cw) || !json_is_array(waves))
 		return 0;
-	snprintf(text, sizeof text, "%lld/%zu", (long long)json_integer_value(cw) + 1,
-		 json_array_size(waves));
+	/* current_wave equals the number of waves once the last one is through. */
+	if ((size_t)json_integer_value(cw) >= json_array_size(waves))
+		snprintf(text, sizeof text, "done (%zu)", json_array_size(waves));
+	else
+		snprintf(text, sizeof text, "%lld/%zu", (long long)json_integer_value(cw) + 1,
+			 json_array_size(waves));
 	return json_object_set_new(d, "_wave", json_string(text));
 }
 
@@ -111,7 +123,7 @@ static int latest_version(const struct cli_ctx *ctx, const char *module, long *o
 	*out = 0;
 	if (path == NULL)
 		return -1;
-	rc = cli_api_list(ctx, path, 0, &items);
+	rc = cli_api_list(ctx, path, 0, &items, NULL);
 	free(path);
 	if (rc != 0)
 		return -1;
@@ -173,7 +185,8 @@ static int wave_active_count(json_t *d, json_t *wave, json_int_t to)
 	return count;
 }
 
-/* Prints what changed since the previous poll: state, each wave's state and PoPs, events. */
+/* Prints what changed since the previous poll, in the order it happened: new events, then
+ * each wave's state and PoPs, then the deployment's state. */
 static void report_progress(struct watch *w, json_t *d)
 {
 	const char *state = json_string_value(json_object_get(d, "state"));
@@ -181,10 +194,14 @@ static void report_progress(struct watch *w, json_t *d)
 	json_int_t to = json_integer_value(json_object_get(d, "to_version"));
 	size_t nw = json_array_size(waves), i;
 
-	if (state != NULL && strcmp(state, w->state) != 0) {
-		say(w, "deployment %s", state);
-		snprintf(w->state, sizeof w->state, "%s", state);
+	for (i = w->events_seen; i < json_array_size(events); i++) {
+		json_t *e = json_array_get(events, i);
+		const char *type = json_string_value(json_object_get(e, "type"));
+		const char *detail = json_string_value(json_object_get(e, "detail"));
+		say(w, "event %s%s%s", type ? type : "?", detail && *detail ? ": " : "",
+		    detail && *detail ? detail : "");
 	}
+	w->events_seen = json_array_size(events);
 	json_array_foreach(waves, i, wave) {
 		const char *ws = json_string_value(json_object_get(wave, "state"));
 		int active;
@@ -208,14 +225,10 @@ static void report_progress(struct watch *w, json_t *d)
 		}
 		w->wave_active[i] = active;
 	}
-	for (i = w->events_seen; i < json_array_size(events); i++) {
-		json_t *e = json_array_get(events, i);
-		const char *type = json_string_value(json_object_get(e, "type"));
-		const char *detail = json_string_value(json_object_get(e, "detail"));
-		say(w, "event %s%s%s", type ? type : "?", detail && *detail ? ": " : "",
-		    detail && *detail ? detail : "");
+	if (state != NULL && strcmp(state, w->state) != 0) {
+		say(w, "deployment %s", state);
+		snprintf(w->state, sizeof w->state, "%s", state);
 	}
-	w->events_seen = json_array_size(events);
 }
 
 /* Polls the deployment until it ends or the timeout passes. Returns an exit code. */
@@ -275,20 +288,40 @@ done:
 	return ret;
 }
 
+/* The --timeout option (checked before anything is sent). */
+static int wait_timeout(const struct cli_args *a, const struct cli_opt *spec, long *out)
+{
+	const char *s = cli_opt_get(a, spec, "timeout");
+
+	*out = CLI_DEFAULT_WAIT_S;
+	if (s == NULL)
+		return 0;
+	if (!cli_opt_has(a, spec, "wait")) {
+		fprintf(stderr, "edgectl: --timeout only applies with --wait\n");
+		return -1;
+	}
+	return cli_parse_long(s, 1, 86400 * 7, "--timeout", out);
+}
+
 /* What deploy and rollback print for a new deployment, then the wait when asked. */
 static int started(const struct cli_ctx *ctx, const struct cli_args *a,
-		   const struct cli_opt *spec, json_t *d)
+		   const struct cli_opt *spec, json_t *d, long timeout)
 {
 	const char *id = json_string_value(json_object_get(d, "id"));
-	const char *wait_s = cli_opt_get(a, spec, "timeout");
-	long timeout = CLI_DEFAULT_WAIT_S;
 
+	/* Nothing to roll out (the version already runs everywhere): the API answers 200 with
+	 * "noop" and stores nothing. That is success, with or without --wait. */
+	if (json_is_true(json_object_get(d, "noop"))) {
+		if (ctx->json)
+			cli_json_print(stdout, d);
+		else
+			printf("%s\n", str_field(d, "detail", "nothing to do"));
+		return CLI_EXIT_OK;
+	}
 	if (id == NULL) {
 		fprintf(stderr, "edgectl: the answer names no deployment id\n");
 		return CLI_EXIT_FAIL;
 	}
-	if (wait_s != NULL && cli_parse_long(wait_s, 1, 86400 * 7, "--timeout", &timeout) != 0)
-		return CLI_EXIT_USAGE;
 	if (ctx->json && !cli_opt_has(a, spec, "wait")) {
 		cli_json_print(stdout, d);
 		return CLI_EXIT_OK;
@@ -303,7 +336,7 @@ static int started(const struct cli_ctx *ctx, const struct cli_args *a,
 		printf(" -> %lld, %zu wave(s), %s\n",
 		       (long long)json_integer_value(json_object_get(d, "to_version")),
 		       json_array_size(json_object_get(d, "waves")),
-		       json_string_value(json_object_get(d, "state")) ?: "?");
+		       str_field(d, "state", "?"));
 		fflush(stdout);
 	}
 	if (!cli_opt_has(a, spec, "wait")) {
@@ -319,7 +352,7 @@ CLI_CMD(cli_deploy)
 	json_t *strategy = NULL, *body = NULL, *out = NULL;
 	char module[128];
 	char *path = NULL;
-	long version = 0;
+	long version = 0, timeout;
 	int ret = CLI_EXIT_FAIL;
 
 	if (a->npos != 1) {
@@ -333,6 +366,8 @@ CLI_CMD(cli_deploy)
 			target);
 		return CLI_EXIT_USAGE;
 	}
+	if (wait_timeout(a, spec, &timeout) != 0)
+		return CLI_EXIT_USAGE;
 	memcpy(module, target, (size_t)(at - target));
 	module[at - target] = '\0';
 	if (strcmp(at + 1, "latest") == 0) {
@@ -349,7 +384,7 @@ CLI_CMD(cli_deploy)
 	if ((path = cli_path("/v1/tenants/%s/deployments", ctx->tenant)) == NULL)
 		goto oom;
 	if (cli_api(ctx, "POST", path, body, &out, NULL) == 0)
-		ret = started(ctx, a, spec, out);
+		ret = started(ctx, a, spec, out, timeout);
 	goto done;
 oom:
 	fprintf(stderr, "edgectl: out of memory\n");
@@ -366,7 +401,7 @@ CLI_CMD(cli_rollback)
 	const char *to = cli_opt_get(a, spec, "to");
 	json_t *strategy = NULL, *body = json_object(), *out = NULL;
 	char *path = NULL;
-	long v = 0;
+	long v = 0, timeout;
 	int ret = CLI_EXIT_FAIL;
 
 	if (a->npos != 1) {
@@ -375,6 +410,7 @@ CLI_CMD(cli_rollback)
 		return CLI_EXIT_USAGE;
 	}
 	if ((to != NULL && cli_parse_long(to, 1, 2147483647L, "--to", &v) != 0) ||
+	    wait_timeout(a, spec, &timeout) != 0 ||
 	    load_strategy(cli_opt_get(a, spec, "strategy"), &strategy) != 0) {
 		json_decref(body);
 		return CLI_EXIT_USAGE;
@@ -386,7 +422,7 @@ CLI_CMD(cli_rollback)
 	if ((path = cli_path("/v1/tenants/%s/modules/%s/rollback", ctx->tenant, a->pos[0])) == NULL)
 		goto oom;
 	if (cli_api(ctx, "POST", path, body, &out, NULL) == 0)
-		ret = started(ctx, a, spec, out);
+		ret = started(ctx, a, spec, out, timeout);
 	goto done;
 oom:
 	fprintf(stderr, "edgectl: out of memory\n");
@@ -402,7 +438,7 @@ CLI_CMD(cli_deployments_list)
 {
 	const char *module = cli_opt_get(a, spec, "module");
 	const char *limit_s = cli_opt_get(a, spec, "limit");
-	json_t *items = NULL, *d, *shown;
+	json_t *items = NULL, *next = NULL, *d, *shown;
 	long limit = 0;
 	size_t i;
 	char *path;
@@ -416,7 +452,7 @@ CLI_CMD(cli_deployments_list)
 		return CLI_EXIT_USAGE;
 	if ((path = cli_path("/v1/tenants/%s/deployments", ctx->tenant)) == NULL)
 		return CLI_EXIT_FAIL;
-	rc = cli_api_list(ctx, path, limit, &items);
+	rc = cli_api_list(ctx, path, limit, &items, &next);
 	free(path);
 	if (rc != 0)
 		return CLI_EXIT_FAIL;
@@ -424,6 +460,7 @@ CLI_CMD(cli_deployments_list)
 	shown = json_array();
 	if (shown == NULL) {
 		json_decref(items);
+		json_decref(next);
 		return CLI_EXIT_FAIL;
 	}
 	json_array_foreach(items, i, d) {
@@ -437,7 +474,7 @@ CLI_CMD(cli_deployments_list)
 	}
 	json_decref(items);
 	if (rc == 0 && ctx->json) {
-		json_t *doc = json_pack("{s:O}", "items", shown);
+		json_t *doc = json_pack("{s:O, s:O}", "items", shown, "next_cursor", next);
 		if (doc != NULL)
 			cli_json_print(stdout, doc);
 		rc = doc != NULL ? 0 : -1;
@@ -445,6 +482,7 @@ CLI_CMD(cli_deployments_list)
 	} else if (rc == 0) {
 		rc = cli_table_print(stdout, shown, deployment_cols);
 	}
+	json_decref(next);
 	json_decref(shown);
 	return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
@@ -519,7 +557,7 @@ static int control(struct cli_ctx *ctx, const struct cli_args *a, const char *ac
 		cli_json_print(stdout, d);
 	else
 		printf("deployment %s: %s\n", a->pos[0],
-		       json_string_value(json_object_get(d, "state")) ?: "?");
+		       str_field(d, "state", "?"));
 	json_decref(d);
 	return CLI_EXIT_OK;
 }

@@ -103,13 +103,16 @@ CLI_CMD(cli_pops_create)
 {
 	const char *region = cli_opt_get(a, spec, "region");
 	const char *label = cli_opt_get(a, spec, "labels");
+	const char *name = cli_opt_get(a, spec, "name");
 	json_t *body = NULL, *labels = json_object(), *out = NULL;
 	int rc = CLI_EXIT_FAIL;
 
 	if (labels == NULL)
 		goto oom;
-	if (a->npos != 1) {
-		fprintf(stderr, "edgectl: pops create needs exactly one PoP name (see --help)\n");
+	if (name == NULL && a->npos == 1)
+		name = a->pos[0];
+	if (name == NULL || a->npos > (cli_opt_has(a, spec, "name") ? 0 : 1) || region == NULL) {
+		fprintf(stderr, "edgectl: pops create needs a PoP name and --region (see --help)\n");
 		json_decref(labels);
 		return CLI_EXIT_USAGE;
 	}
@@ -127,14 +130,18 @@ CLI_CMD(cli_pops_create)
 				return CLI_EXIT_USAGE;
 			}
 			*eq = '\0';
-			if (json_object_set_new(labels, kv, json_string(eq + 1)) != 0) {
+			/* jansson refuses text that is not UTF-8: say so rather than "no memory". */
+			json_t *v = json_string(eq + 1);
+			if (v == NULL || json_object_set_new(labels, kv, v) != 0) {
+				fprintf(stderr, "edgectl: --labels: '%s' is not a valid label\n", kv);
 				free(copy);
-				goto oom;
+				json_decref(labels);
+				return CLI_EXIT_USAGE;
 			}
 		}
 		free(copy);
 	}
-	body = json_pack("{s:s, s:s, s:o}", "name", a->pos[0], "region", region ? region : "",
+	body = json_pack("{s:s, s:s, s:o}", "name", name, "region", region,
 			 "labels", labels);
 	labels = NULL; /* owned by body now (or freed by json_pack on failure) */
 	if (body == NULL)
@@ -158,7 +165,7 @@ oom:
 CLI_CMD(cli_pops_list)
 {
 	const char *limit_s = cli_opt_get(a, spec, "limit");
-	json_t *items = NULL, *p;
+	json_t *items = NULL, *next = NULL, *p;
 	long limit = 0;
 	size_t i;
 	int rc;
@@ -169,16 +176,15 @@ CLI_CMD(cli_pops_list)
 	}
 	if (limit_s != NULL && cli_parse_long(limit_s, 1, 500, "--limit", &limit) != 0)
 		return CLI_EXIT_USAGE;
-	if (cli_api_list(ctx, "/v1/pops", limit, &items) != 0)
+	if (cli_api_list(ctx, "/v1/pops", limit, &items, &next) != 0)
 		return CLI_EXIT_FAIL;
 	if (ctx->json) {
-		json_t *doc = json_pack("{s:O}", "items", items);
-		if (doc != NULL)
-			cli_json_print(stdout, doc);
-		json_decref(doc);
+		rc = cli_print_page(items, next);
 		json_decref(items);
-		return doc != NULL ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+		json_decref(next);
+		return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 	}
+	json_decref(next);
 	json_array_foreach(items, i, p) {
 		if (json_is_object(p) && decorate_pop(p) != 0) {
 			json_decref(items);
@@ -219,8 +225,8 @@ CLI_CMD(cli_pops_get)
 	/* Then one line per agent: what it reported and when. */
 	if (rc == 0 && json_array_size(json_object_get(out, "agents")) > 0) {
 		static const struct cli_col agent_cols[] = {
-			{"AGENT", "id"}, {"VERSION", "version"}, {"GENERATION", "generation"},
-			{"LAST HEARTBEAT", "last_heartbeat_at"}, {0}};
+			{"AGENT", "name"}, {"VERSION", "version"}, {"GENERATION", "generation"},
+			{"UPTIME (S)", "uptime_seconds"}, {"LAST HEARTBEAT", "last_heartbeat"}, {0}};
 		printf("\n");
 		rc = cli_table_print(stdout, json_object_get(out, "agents"), agent_cols);
 	}
@@ -230,7 +236,7 @@ CLI_CMD(cli_pops_get)
 
 CLI_CMD(cli_keys_list)
 {
-	json_t *doc = NULL, *items, *k;
+	json_t *items = NULL, *k;
 	size_t i;
 	int rc;
 
@@ -238,14 +244,8 @@ CLI_CMD(cli_keys_list)
 		fprintf(stderr, "edgectl: unexpected argument '%s'\n", a->pos[0]);
 		return CLI_EXIT_USAGE;
 	}
-	if (cli_api(ctx, "GET", "/v1/keys", NULL, &doc, NULL) != 0)
+	if (cli_api_list(ctx, "/v1/keys", 0, &items, NULL) != 0)
 		return CLI_EXIT_FAIL;
-	items = json_object_get(doc, "items");
-	if (!json_is_array(items)) {
-		fprintf(stderr, "edgectl: GET /v1/keys: the answer has no \"items\" list\n");
-		json_decref(doc);
-		return CLI_EXIT_FAIL;
-	}
 	if (cli_opt_has(a, spec, "trust-file")) {
 		/* The agent's trust file format: "KEYID BASE64" per line. Retired keys stay listed:
 		 * versions they signed are still deployed until redeployed under the new key. */
@@ -258,12 +258,11 @@ CLI_CMD(cli_keys_list)
 		}
 		rc = 0;
 	} else if (ctx->json) {
-		cli_json_print(stdout, doc);
-		rc = 0;
+		rc = cli_print_page(items, NULL);
 	} else {
 		rc = cli_table_print(stdout, items, key_cols);
 	}
-	json_decref(doc);
+	json_decref(items);
 	return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
 
@@ -287,7 +286,7 @@ static int decorate_audit(json_t *e)
 CLI_CMD(cli_audit)
 {
 	const char *limit_s = cli_opt_get(a, spec, "limit");
-	json_t *items = NULL, *e;
+	json_t *items = NULL, *next = NULL, *e;
 	long limit = 0;
 	size_t i;
 	char *path;
@@ -326,18 +325,17 @@ CLI_CMD(cli_audit)
 	}
 	if (path == NULL)
 		return CLI_EXIT_FAIL;
-	rc = cli_api_list(ctx, path, limit, &items);
+	rc = cli_api_list(ctx, path, limit, &items, &next);
 	free(path);
 	if (rc != 0)
 		return CLI_EXIT_FAIL;
 	if (ctx->json) {
-		json_t *doc = json_pack("{s:O}", "items", items);
-		if (doc != NULL)
-			cli_json_print(stdout, doc);
-		json_decref(doc);
+		rc = cli_print_page(items, next);
 		json_decref(items);
-		return doc != NULL ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+		json_decref(next);
+		return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 	}
+	json_decref(next);
 	json_array_foreach(items, i, e) {
 		if (json_is_object(e) && decorate_audit(e) != 0) {
 			json_decref(items);

@@ -40,11 +40,20 @@ CLI_CMD(cli_modules_create)
 	char *path;
 	int rc;
 
-	(void)spec;
-	if (cli_want_pos(a, 1, "module name") != 0)
+	const char *name = cli_opt_get(a, spec, "name");
+
+	/* NAME as an argument, or --name NAME. */
+	if (name == NULL) {
+		if (cli_want_pos(a, 1, "module name") != 0)
+			return CLI_EXIT_USAGE;
+		name = a->pos[0];
+	} else if (cli_want_pos(a, 0, "") != 0) {
 		return CLI_EXIT_USAGE;
+	}
 	path = cli_path("/v1/tenants/%s/modules", ctx->tenant);
-	body = json_pack("{s:s}", "name", a->pos[0]);
+	body = json_pack("{s:s}", "name", name);
+	if (path == NULL || body == NULL)
+		fprintf(stderr, "edgectl: out of memory\n");
 	rc = path && body ? cli_api(ctx, "POST", path, body, &out, NULL) : -1;
 	free(path);
 	json_decref(body);
@@ -125,11 +134,16 @@ done:
 
 CLI_CMD(cli_versions_list)
 {
-	const char *module = need_module(a, spec);
+	const char *module = cli_opt_get(a, spec, "module");
 	char *path;
 	int rc;
 
-	if (module == NULL || cli_want_pos(a, 0, "") != 0)
+	/* `versions list M` reads as naturally as `versions list --module M`. */
+	if (module == NULL && a->npos == 1)
+		module = a->pos[0];
+	else if (cli_want_pos(a, 0, "") != 0)
+		return CLI_EXIT_USAGE;
+	if (module == NULL && need_module(a, spec) == NULL)
 		return CLI_EXIT_USAGE;
 	if ((path = cli_path("/v1/tenants/%s/modules/%s/versions", ctx->tenant, module)) == NULL)
 		return CLI_EXIT_FAIL;
@@ -217,14 +231,22 @@ CLI_CMD(cli_routes_add)
 	char *path;
 	int rc;
 
-	if (cli_want_pos(a, 0, "") != 0)
+	/* Positional form: routes add HOST PATH MODULE. */
+	if (a->npos == 3 && host == NULL && rpath == NULL && module == NULL) {
+		host = a->pos[0];
+		rpath = a->pos[1];
+		module = a->pos[2];
+	} else if (cli_want_pos(a, 0, "") != 0) {
 		return CLI_EXIT_USAGE;
+	}
 	if (host == NULL || rpath == NULL || module == NULL) {
 		fprintf(stderr, "edgectl: routes add needs --host, --path and --module\n");
 		return CLI_EXIT_USAGE;
 	}
 	path = cli_path("/v1/tenants/%s/routes", ctx->tenant);
 	body = json_pack("{s:s, s:s, s:s}", "host", host, "path", rpath, "module", module);
+	if (path == NULL || body == NULL)
+		fprintf(stderr, "edgectl: out of memory\n");
 	rc = path && body ? cli_api(ctx, "POST", path, body, &out, NULL) : -1;
 	free(path);
 	json_decref(body);

@@ -25,6 +25,20 @@ static char *signature_arg(const char *s)
 	return text;
 }
 
+/* The signature in "<manifest>.sig", when that file exists (malloc'ed), else NULL. */
+static char *sibling_signature(const char *mpath)
+{
+	char arg[4096];
+	FILE *f;
+
+	if (snprintf(arg, sizeof arg, "@%s.sig", mpath) >= (int)sizeof arg)
+		return NULL;
+	if ((f = fopen(arg + 1, "rb")) == NULL)
+		return NULL;
+	fclose(f);
+	return signature_arg(arg);
+}
+
 CLI_CMD(cli_verify)
 {
 	const char *mpath = cli_opt_get(a, spec, "manifest");
@@ -57,21 +71,26 @@ CLI_CMD(cli_verify)
 		fprintf(stderr, "edgectl: %s: %s\n", mpath, doc ? "not a JSON object" : je.text);
 		goto done;
 	}
-	/* Either a version as the API returns it ({"manifest":{...},"signature":"..."}), or the
-	 * bare manifest with the signature given by --signature. */
+	/* Accepted shapes: a version as the API returns it ({"manifest":{...},"signature":"..."},
+	 * e.g. `edgectl --json versions get`); the manifest's fields with a "signature" beside
+	 * them; or the bare manifest, the signature then coming from --signature or a file
+	 * M.json.sig next to it. */
 	man = json_object_get(doc, "manifest");
-	if (man == NULL)
-		man = doc;
 	if (sig_opt != NULL)
 		sig = signature_arg(sig_opt);
 	else if (json_is_string(json_object_get(doc, "signature")))
 		sig = strdup(json_string_value(json_object_get(doc, "signature")));
-	else {
+	else
+		sig = sibling_signature(mpath);
+	if (sig == NULL) {
 		fprintf(stderr, "edgectl: %s carries no signature: pass --signature\n", mpath);
 		goto done;
 	}
-	if (sig == NULL)
-		goto done;
+	if (man == NULL) {
+		/* The document itself, without a "signature" member the manifest does not have. */
+		json_object_del(doc, "signature");
+		man = doc;
+	}
 	mtext = json_is_string(man) ? strdup(json_string_value(man))
 				    : json_dumps(man, JSON_COMPACT);
 	if (mtext == NULL) {

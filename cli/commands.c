@@ -19,7 +19,8 @@
 
 const struct cli_cmd cli_commands[] = {
 	{"tenants", "create", cli_tenants_create, "SLUG [--name NAME]", "create a tenant (admin)",
-	 false, {{"name", true, "display name (default: the slug)"}, {0}}},
+	 false, {{"name", true, "display name (default: the slug)"},
+		 {"slug", true, "the slug, when not given as the argument"}, {0}}},
 	{"tenants", "list", cli_tenants_list, "", "list tenants (admin)", false, {LIMIT_OPT, {0}}},
 	{"tenants", "get", cli_tenants_get, "SLUG", "show one tenant (admin)", false, {{0}}},
 	{"domains", "add", cli_domains_add, "DOMAIN",
@@ -41,7 +42,7 @@ const struct cli_cmd cli_commands[] = {
 	{"tokens", "revoke", cli_tokens_revoke, "ID", "revoke a token at once (admin)", false,
 	 {{0}}},
 	{"modules", "create", cli_modules_create, "NAME", "create a module in the tenant", true,
-	 {{0}}},
+	 {{"name", true, "the name, when not given as the argument"}, {0}}},
 	{"modules", "list", cli_modules_list, "", "list the tenant's modules", true,
 	 {LIMIT_OPT, {0}}},
 	{"versions", "push", cli_versions_push, "FILE.wasm --module M [--label L]",
@@ -50,7 +51,7 @@ const struct cli_cmd cli_commands[] = {
 	 {{"module", true, "the module to add the version to"},
 	  {"label", true, "a free-form label, e.g. a git commit"},
 	  {0}}},
-	{"versions", "list", cli_versions_list, "--module M", "list a module's versions", true,
+	{"versions", "list", cli_versions_list, "--module M (or: versions list M)", "list a module's versions", true,
 	 {{"module", true, "the module"}, LIMIT_OPT, {0}}},
 	{"versions", "get", cli_versions_get, "N --module M",
 	 "show one version with its manifest and signature (--json output feeds `verify`)", true,
@@ -58,7 +59,7 @@ const struct cli_cmd cli_commands[] = {
 	{"versions", "download", cli_versions_download, "N --module M --out FILE",
 	 "download a version's .wasm bytes", true,
 	 {{"module", true, "the module"}, {"out", true, "where to write the bytes"}, {0}}},
-	{"routes", "add", cli_routes_add, "--host H --path P --module M",
+	{"routes", "add", cli_routes_add, "--host H --path P --module M (or: routes add H P M)",
 	 "route HOST + PATH (a prefix ending in /* or an exact path) to a module", true,
 	 {{"host", true, "a host the tenant owns (see domains)"},
 	  {"path", true, "e.g. /* or /api/* or /exact"},
@@ -86,10 +87,10 @@ const struct cli_cmd cli_commands[] = {
 	 {{"to", true, "the version to go back to (default: the one before the latest "
 		       "succeeded deployment)"},
 	  WAIT_OPTS, {0}}},
-	{"pops", "create", cli_pops_create, "NAME [--region R] [--labels k=v,...]",
+	{"pops", "create", cli_pops_create, "NAME --region R [--labels k=v,...]",
 	 "register a point of presence (admin)", false,
 	 {{"region", true, "e.g. ap-northeast-1"}, {"labels", true, "k=v pairs, comma separated"},
-	  {0}}},
+	  {"name", true, "the name, when not given as the argument"}, {0}}},
 	{"pops", "list", cli_pops_list, "", "each PoP, its agents and the versions it runs", false,
 	 {LIMIT_OPT, {0}}},
 	{"pops", "get", cli_pops_get, "NAME", "one PoP in detail", false, {{0}}},
@@ -147,7 +148,8 @@ void cli_help_all(void)
 	       "  --tenant SLUG   tenant of tenant-scoped commands (env EDGECTL_TENANT)\n"
 	       "  --json          print the API's JSON instead of tables\n"
 	       "  --verbose       log each HTTP request to stderr\n"
-	       "  --help          help; also after any command\n\n"
+	       "  --help          help; also after any command\n"
+	       "  --version       print edgectl's version\n\n"
 	       "Commands:\n");
 	for (const struct cli_cmd *c = cli_commands; c->group != NULL; c++) {
 		char words[64];
@@ -159,19 +161,23 @@ void cli_help_all(void)
 	       "2 bad command line, 3 deploy --wait timed out.\n");
 }
 
-int cli_maybe_json(const struct cli_ctx *ctx, json_t *v)
+int cli_print_page(json_t *items, json_t *next)
 {
-	if (!ctx->json)
-		return 1;
-	cli_json_print(stdout, v);
+	json_t *doc = json_pack("{s:O, s:O}", "items", items, "next_cursor",
+				next != NULL ? next : json_null());
+
+	if (doc == NULL) {
+		fprintf(stderr, "edgectl: out of memory\n");
+		return -1;
+	}
+	cli_json_print(stdout, doc);
+	json_decref(doc);
 	return 0;
 }
 
 int cli_show_obj(const struct cli_ctx *ctx, json_t *obj, const struct cli_col *cols)
 {
-	if (cli_maybe_json(ctx, obj) == 0)
-		return 0;
-	if (!json_is_object(obj)) {
+	if (ctx->json || !json_is_object(obj)) {
 		cli_json_print(stdout, obj);
 		return 0;
 	}
@@ -182,24 +188,20 @@ int cli_list_cmd(const struct cli_ctx *ctx, const struct cli_args *a, const stru
 		 const char *path, const struct cli_col *cols)
 {
 	const char *limit_s = cli_opt_get(a, spec, "limit");
-	json_t *items = NULL;
+	json_t *items = NULL, *next = NULL;
 	long limit = 0;
 	int rc;
 
 	if (limit_s != NULL && cli_parse_long(limit_s, 1, 500, "--limit", &limit) != 0)
 		return CLI_EXIT_USAGE;
-	if (cli_api_list(ctx, path, limit, &items) != 0)
+	if (cli_api_list(ctx, path, limit, &items, &next) != 0)
 		return CLI_EXIT_FAIL;
-	if (ctx->json) {
-		json_t *doc = json_pack("{s:O}", "items", items);
-		if (doc != NULL)
-			cli_json_print(stdout, doc);
-		rc = doc != NULL ? 0 : -1;
-		json_decref(doc);
-	} else {
+	if (ctx->json)
+		rc = cli_print_page(items, next);
+	else
 		rc = cli_table_print(stdout, items, cols);
-	}
 	json_decref(items);
+	json_decref(next);
 	return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
 

@@ -50,14 +50,14 @@ CLI_CMD(cli_audit);
 
 CLI_CMD(cli_verify);
 
-/* Shared by the command files: prints `v` as --json asks, or returns 1 to say "print it your
- * way". Takes no reference. */
-int cli_maybe_json(const struct cli_ctx *ctx, json_t *v);
-
 /* GETs a list endpoint (all pages, or one page of --limit when the command has that option)
  * and prints it as a table with `cols`, or as {"items":[...]} with --json. */
 int cli_list_cmd(const struct cli_ctx *ctx, const struct cli_args *a, const struct cli_opt *spec,
 		 const char *path, const struct cli_col *cols);
+
+/* Prints a list as the API shapes it, {"items":[...],"next_cursor":...}, for --json. `next` may
+ * be NULL (then null). Borrows both. Returns 0 or -1 (out of memory, message printed). */
+int cli_print_page(json_t *items, json_t *next);
 
 /* Prints one object: as JSON with --json, else the key/value lines of `cols`. */
 int cli_show_obj(const struct cli_ctx *ctx, json_t *obj, const struct cli_col *cols);

@@ -16,7 +16,7 @@
 #include "common/buf.h"
 
 #define CLI_HTTP_ATTEMPTS 3
-#define CLI_USER_AGENT "edgectl/0.1.0"
+#define CLI_USER_AGENT "edgectl/" CLI_VERSION
 
 /* What the header callback collects. */
 struct hdr_state {
@@ -340,6 +340,8 @@ int cli_api(const struct cli_ctx *ctx, const char *method, const char *path, jso
 		*out_status = r.status;
 	if (r.status < 200 || r.status > 299) {
 		cli_print_error(&r);
+		if (r.status == 401 && (ctx->token == NULL || ctx->token[0] == '\0'))
+			fprintf(stderr, "  (no token given: set EDGECTL_TOKEN or pass --token)\n");
 		goto done;
 	}
 	if (r.len > 0 && r.json == NULL) {
@@ -359,7 +361,8 @@ done:
 	return ret;
 }
 
-int cli_api_list(const struct cli_ctx *ctx, const char *path, long limit, json_t **out_items)
+int cli_api_list(const struct cli_ctx *ctx, const char *path, long limit, json_t **out_items,
+		 json_t **out_next)
 {
 	json_t *all = json_array();
 	char *cursor = NULL;
@@ -368,6 +371,8 @@ int cli_api_list(const struct cli_ctx *ctx, const char *path, long limit, json_t
 	const int max_pages = 1000;
 
 	*out_items = NULL;
+	if (out_next != NULL)
+		*out_next = NULL;
 	if (all == NULL)
 		goto oom;
 	for (int page = 0; page < max_pages; page++) {
@@ -410,11 +415,17 @@ int cli_api_list(const struct cli_ctx *ctx, const char *path, long limit, json_t
 				goto oom;
 			}
 		}
-		json_decref(doc);
 		if (cursor == NULL) {
+			/* One page asked for: hand on where the next one starts. */
+			if (out_next != NULL) {
+				*out_next = limit > 0 && json_is_string(next) ? json_incref(next)
+									       : json_null();
+			}
+			json_decref(doc);
 			*out_items = all;
 			return 0;
 		}
+		json_decref(doc);
 	}
 	fprintf(stderr, "edgectl: GET %s: too many pages\n", path);
 	goto fail;

@@ -45,9 +45,11 @@ int cli_api(const struct cli_ctx *ctx, const char *method, const char *path, jso
 	    json_t **out_json, long *out_status);
 
 /* GETs a list endpoint. With limit > 0, one page of that size; with limit 0, every page
- * (following next_cursor). Returns 0 and a new array in *out_items, or -1 (error printed).
- * `path` may already carry a query string. */
-int cli_api_list(const struct cli_ctx *ctx, const char *path, long limit, json_t **out_items);
+ * (following next_cursor). Returns 0 and a new array in *out_items, and, when out_next is not
+ * NULL, a new reference in *out_next to the cursor of the page after (JSON null when every page
+ * was read); or -1 (error printed). `path` may already carry a query string. */
+int cli_api_list(const struct cli_ctx *ctx, const char *path, long limit, json_t **out_items,
+		 json_t **out_next);
 
 /* Prints an error answer: "edgectl: <title> (HTTP <status>): <detail>" plus the request id. */
 void cli_print_error(const struct cli_resp *r);

@@ -90,6 +90,13 @@ int main(int argc, char **argv)
 	char **rest;
 	int nrest, words, rc;
 
+	/* Arguments end up in JSON bodies and URLs: refuse what JSON cannot carry, once, here. */
+	for (int i = 1; i < argc; i++) {
+		if (!cli_utf8_valid(argv[i])) {
+			fprintf(stderr, "edgectl: argument %d is not valid UTF-8\n", i);
+			return CLI_EXIT_USAGE;
+		}
+	}
 	rest = calloc((size_t)argc + 1, sizeof *rest);
 	if (rest == NULL) {
 		fprintf(stderr, "edgectl: out of memory\n");
@@ -111,6 +118,11 @@ int main(int argc, char **argv)
 		cli_help_all();
 		free(rest);
 		return nrest == 0 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+	}
+	if (strcmp(rest[0], "--version") == 0 || strcmp(rest[0], "version") == 0) {
+		printf("edgectl %s\n", CLI_VERSION);
+		free(rest);
+		return CLI_EXIT_OK;
 	}
 	for (const struct cli_cmd *c = cli_commands; c->group != NULL && cmd == NULL; c++) {
 		if (strcmp(c->group, rest[0]) != 0)

@@ -52,7 +52,8 @@ static bool append_scalar(struct buf *b, json_t *v)
 	}
 }
 
-char *cli_cell_text(json_t *v)
+/* The cell text, cut at `max` bytes (0: never) with "...". */
+static char *cell_text(json_t *v, size_t max)
 {
 	struct buf b = {0};
 	bool ok = true;
@@ -84,11 +85,20 @@ char *cli_cell_text(json_t *v)
 	for (size_t i = 0; i < b.len; i++)
 		if ((unsigned char)b.data[i] < 0x20)
 			b.data[i] = ' ';
-	if (b.len > CLI_CELL_MAX) {
-		memcpy(b.data + CLI_CELL_MAX - 3, "...", 4);
-		b.len = CLI_CELL_MAX;
+	if (max > 3 && b.len > max) {
+		/* Back up to a UTF-8 character boundary so the cut never splits one. */
+		size_t cut = max - 3;
+		while (cut > 0 && ((unsigned char)b.data[cut] & 0xC0) == 0x80)
+			cut--;
+		memcpy(b.data + cut, "...", 4);
+		b.len = cut + 3;
 	}
 	return buf_steal(&b);
+}
+
+char *cli_cell_text(json_t *v)
+{
+	return cell_text(v, CLI_CELL_MAX);
 }
 
 /* Display width of a UTF-8 string: one column per code point (good enough for names). */
@@ -155,20 +165,39 @@ done:
 	return ret;
 }
 
+/* A table header as a label: "LAST HEARTBEAT" -> "Last heartbeat"; "ID" and mixed-case
+ * labels stay as they are. */
+static void label_of(const char *header, char *out, size_t cap)
+{
+	bool upper = strlen(header) > 2;
+
+	for (const char *p = header; *p != '\0'; p++)
+		if (*p >= 'a' && *p <= 'z')
+			upper = false;
+	snprintf(out, cap, "%s", header);
+	if (upper)
+		for (size_t i = 1; out[i] != '\0'; i++)
+			if (out[i] >= 'A' && out[i] <= 'Z')
+				out[i] = (char)(out[i] - 'A' + 'a');
+}
+
 int cli_kv_print(FILE *f, json_t *obj, const struct cli_col *cols)
 {
 	size_t w = 0;
+	char label[64];
 
 	for (size_t c = 0; cols[c].header != NULL; c++)
 		if (strlen(cols[c].header) > w)
 			w = strlen(cols[c].header);
 	for (size_t c = 0; cols[c].header != NULL; c++) {
-		char *s = cli_cell_text(cli_json_path(obj, cols[c].field));
+		/* One value per line: shown whole (signatures, digests). */
+		char *s = cell_text(cli_json_path(obj, cols[c].field), 0);
 		if (s == NULL) {
 			fprintf(stderr, "edgectl: out of memory\n");
 			return -1;
 		}
-		fprintf(f, "%s:%*s %s\n", cols[c].header, (int)(w - strlen(cols[c].header)), "", s);
+		label_of(cols[c].header, label, sizeof label);
+		fprintf(f, "%s:%*s %s\n", label, (int)(w - strlen(label)), "", s);
 		free(s);
 	}
 	return 0;

@@ -26,7 +26,8 @@ int cli_kv_print(FILE *f, json_t *obj, const struct cli_col *cols);
 void cli_json_print(FILE *f, json_t *v);
 
 /* The text shown for a JSON value in a table cell: strings as is, numbers in decimal, null "-",
- * arrays of scalars comma-joined, other values as compact JSON. Returns a malloc'ed string
+ * arrays of scalars comma-joined, other values as compact JSON; control characters become
+ * spaces and text longer than 72 bytes is cut with "...". Returns a malloc'ed string
  * (caller frees) or NULL when memory runs out. */
 char *cli_cell_text(json_t *v);
 

@@ -49,6 +49,8 @@ static const struct cfg_key keys[] = {
 	 "dashboard folder served under /ui/ (default: web/ next to the program)"},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
+_Static_assert(NKEYS <= sizeof ((struct cp_config *)0)->owned / sizeof(char *),
+	       "struct cp_config.owned must have a slot per key");
 
 static int set_value(struct cp_config *cfg, size_t k, const char *v, const char *source,
 		     char *err, size_t errlen)

@@ -29,6 +29,7 @@ static void usage(FILE *f)
 		"       edgeplane token create --role admin|deployer|reader|agent --name NAME\n"
 		"                              [--tenant SLUG] [--pop NAME] [--ttl-seconds N]\n"
 		"       edgeplane config       (prints the effective configuration)\n"
+		"       edgeplane routes       (prints the route table as JSON)\n"
 		"options (each also an environment variable):\n");
 	if (f == stdout)
 		cp_config_usage();
@@ -273,7 +274,12 @@ int main(int argc, char **argv)
 		rc = cmd_keygen(&cfg, nrest, rest);
 	else if (strcmp(argv[1], "token") == 0)
 		rc = cmd_token(&cfg, nrest, rest);
-	else if (strcmp(argv[1], "config") == 0) {
+	else if (strcmp(argv[1], "routes") == 0) {
+		json_t *t = api_route_table();
+		rc = t && json_dumpf(t, stdout, JSON_INDENT(1)) == 0 ? 0 : 1;
+		putchar('\n');
+		json_decref(t);
+	} else if (strcmp(argv[1], "config") == 0 || strcmp(argv[1], "--print-config") == 0) {
 		cp_config_print(&cfg);
 		rc = 0;
 	} else {

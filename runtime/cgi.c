@@ -13,7 +13,6 @@
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static bool is_tchar(unsigned char c);
-static bool ctl_free(const char *s, bool allow_tab);
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -34,170 +33,80 @@ static bool is_tchar(unsigned char c)
 	return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
-/* True when s has no control characters (DEL included); HTAB is allowed in header values. */
-static bool ctl_free(const char *s, bool allow_tab)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '\t' && allow_tab)
-			continue;
-		if (*p < 0x20 || *p == 0x7f)
-			return false;
-	}
-	return true;
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* Request -> environment                                                                     */
 
-/* A header becomes HTTP_<NAME> only when its name is letters, digits and '-' (see cgi.h). */
-static bool header_passes(const char *name)
+/* Length of s, or SIZE_MAX when it holds a control character (DEL included; HTAB allowed in
+ * header values): every string is scanned once, for both the check and its length. */
+static size_t ctl_len(const char *s, bool allow_tab)
 {
-	if (name == NULL || *name == '\0')
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p; p++)
+		if ((*p < 0x20 && !(*p == '\t' && allow_tab)) || *p == 0x7f)
+			return SIZE_MAX;
+	return (size_t)(p - (const unsigned char *)s);
+}
+
+/* A header becomes HTTP_<NAME> only when its name is letters, digits and '-' (see cgi.h). */
+static bool header_passes(const char *name, size_t n)
+{
+	if (n == 0)
 		return false;
-	for (const char *p = name; *p; p++) {
-		char c = *p;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		      c == '-'))
 			return false;
 	}
-	return strcasecmp(name, "Content-Type") != 0 && strcasecmp(name, "Content-Length") != 0 &&
-	       strcasecmp(name, "Proxy") != 0;
+	return !(n == 12 && strcasecmp(name, "Content-Type") == 0) &&
+	       !(n == 14 && strcasecmp(name, "Content-Length") == 0) &&
+	       !(n == 5 && strcasecmp(name, "Proxy") == 0);
 }
 
-/* Index of the first header with the same name as headers[i] (case-insensitive), i if none:
- * repeated headers are emitted once, at their first position, with the values joined. */
-static size_t first_of_name(const struct cgi_header *h, size_t i)
+/* Case-insensitive FNV-1a of a header name: repeated names are found by comparing hashes first,
+ * so a request with many headers costs n^2 integer compares, not n^2 string compares. */
+static uint32_t name_hash(const char *s, size_t n)
 {
-	for (size_t j = 0; j < i; j++)
-		if (h[j].name != NULL && strcasecmp(h[j].name, h[i].name) == 0)
-			return j;
-	return i;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		h = (h ^ (c >= 'A' && c <= 'Z' ? c + 32u : c)) * 16777619u;
+	}
+	return h;
 }
 
-/* The writer used by both passes of cgi_env_build: with base == NULL it only counts. */
-struct env_writer {
-	char **vec;   /* pointer slots (NULL while counting) */
-	char *base;   /* string area (NULL while counting) */
-	size_t nvec;  /* entries written/counted */
-	size_t bytes; /* string bytes written/counted, NULs included */
+/* What cgi_env_build learnt about each request header while checking it. */
+struct hdr_info {
+	uint32_t hash;     /* name_hash */
+	uint32_t name_len;
+	size_t value_len;
+	bool emit;         /* starts an HTTP_ variable (passes, first of its name) */
 };
 
-static void ew_begin(struct env_writer *w)
+static bool same_name(const struct cgi_header *h, const struct hdr_info *hi, size_t i, size_t j)
 {
-	if (w->vec != NULL)
-		w->vec[w->nvec] = w->base + w->bytes;
-	w->nvec++;
+	return hi[i].hash == hi[j].hash && hi[i].name_len == hi[j].name_len &&
+	       strcasecmp(h[i].name, h[j].name) == 0;
 }
 
-static void ew_put(struct env_writer *w, const char *s, size_t n)
-{
-	if (w->base != NULL)
-		memcpy(w->base + w->bytes, s, n);
-	w->bytes += n;
-}
+/* A fixed variable: key and value with their lengths. */
+struct kv {
+	const char *k;
+	size_t kl;
+	const char *v;
+	size_t vl;
+};
 
-static void ew_end(struct env_writer *w)
-{
-	if (w->base != NULL)
-		w->base[w->bytes] = '\0';
-	w->bytes++;
-}
-
-/* Adds "K=V" (V may be NULL: skipped unless dflt is given). */
-static void ew_kv(struct env_writer *w, const char *k, const char *v, const char *dflt)
-{
-	if (v == NULL)
-		v = dflt;
-	if (v == NULL)
-		return;
-	ew_begin(w);
-	ew_put(w, k, strlen(k));
-	ew_put(w, "=", 1);
-	ew_put(w, v, strlen(v));
-	ew_end(w);
-}
-
-/* Adds an entry already in "K=V" form. */
-static void ew_raw(struct env_writer *w, const char *kv)
-{
-	ew_begin(w);
-	ew_put(w, kv, strlen(kv));
-	ew_end(w);
-}
-
-/* Adds HTTP_<NAME>=<value>[, <value>...] for the header at index i and its repeats after it. */
-static void ew_header(struct env_writer *w, const struct cgi_request *req, size_t i)
-{
-	const char *name = req->headers[i].name;
-	size_t nlen = strlen(name);
-
-	ew_begin(w);
-	ew_put(w, "HTTP_", 5);
-	if (w->base != NULL) {
-		char *d = w->base + w->bytes;
-		for (size_t k = 0; k < nlen; k++) {
-			char c = name[k];
-			d[k] = c == '-' ? '_' : (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
-		}
-	}
-	w->bytes += nlen;
-	ew_put(w, "=", 1);
-	bool first = true;
-	for (size_t j = i; j < req->n_headers; j++) {
-		if (j != i && (req->headers[j].name == NULL ||
-			       strcasecmp(req->headers[j].name, name) != 0))
-			continue;
-		const char *v = req->headers[j].value ? req->headers[j].value : "";
-		if (!first)
-			ew_put(w, ", ", 2);
-		ew_put(w, v, strlen(v));
-		first = false;
-	}
-	ew_end(w);
-}
-
-/* Writes every variable (see cgi.h for the list and order). */
-static void ew_all(struct env_writer *w, const struct cgi_request *req, const char *clen,
-		   const char *content_type)
-{
-	const char *query = req->query ? req->query : "";
-
-	ew_kv(w, "GATEWAY_INTERFACE", "CGI/1.1", NULL);
-	ew_kv(w, "SERVER_PROTOCOL", "HTTP/1.1", NULL);
-	ew_kv(w, "SERVER_SOFTWARE", "Edgeplane", NULL);
-	ew_kv(w, "REQUEST_METHOD", req->method, NULL);
-	ew_kv(w, "SCRIPT_NAME", "", NULL);
-	ew_kv(w, "PATH_INFO", req->path, NULL);
-	ew_kv(w, "QUERY_STRING", query, NULL);
-	/* REQUEST_URI: path plus "?query" when there is one (what most CGI code expects). */
-	ew_begin(w);
-	ew_put(w, "REQUEST_URI=", 12);
-	ew_put(w, req->path, strlen(req->path));
-	if (*query) {
-		ew_put(w, "?", 1);
-		ew_put(w, query, strlen(query));
-	}
-	ew_end(w);
-	ew_kv(w, "SERVER_NAME", req->server_name, "localhost");
-	ew_kv(w, "SERVER_PORT", req->server_port, "80");
-	ew_kv(w, "REMOTE_ADDR", req->remote_addr, NULL);
-	ew_kv(w, "CONTENT_TYPE", content_type, NULL);
-	ew_kv(w, "CONTENT_LENGTH", clen, NULL);
-	ew_kv(w, "X_MATCHED_ROUTE", req->matched_route, NULL);
-	ew_kv(w, "X_EDGEPLANE_POP", req->pop, NULL);
-	for (size_t i = 0; i < req->n_headers; i++)
-		if (header_passes(req->headers[i].name) && first_of_name(req->headers, i) == i)
-			ew_header(w, req, i);
-	if (req->extra_env != NULL)
-		for (const char *const *e = req->extra_env; *e; e++)
-			ew_raw(w, *e);
-}
+#define KV(key, val, len) ((struct kv){key, sizeof key - 1, val, len})
 
 int cgi_env_build(const struct cgi_request *req, char ***out_envp, char *err, size_t errlen)
 {
+	struct hdr_info hi[CGI_MAX_REQUEST_HEADERS];
+	struct kv fixed[16];
+	size_t nf = 0, nvec = 0, bytes = 0;
 	char clen[24];
-	const char *content_type;
-	struct env_writer w = {0};
 
 	*out_envp = NULL;
 	if (req == NULL || req->method == NULL || req->path == NULL || *req->method == '\0') {
@@ -209,48 +118,159 @@ int cgi_env_build(const struct cgi_request *req, char ***out_envp, char *err, si
 			set_err(err, errlen, "invalid request method");
 			return CGI_E_INVALID;
 		}
+	if (req->n_headers > CGI_MAX_REQUEST_HEADERS) {
+		set_err(err, errlen, "more than %d request headers", CGI_MAX_REQUEST_HEADERS);
+		return CGI_E_INVALID;
+	}
+
 	/* Strings that end up in the environment must not carry line breaks or other controls:
 	 * a handler that logs them, or echoes them into its response headers, would be injectable. */
-	const char *plain[] = {req->path, req->query, req->server_name, req->server_port,
-			       req->remote_addr, req->matched_route, req->pop, req->content_type};
-	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
-		if (plain[i] != NULL && !ctl_free(plain[i], false)) {
-			set_err(err, errlen, "control character in a request field");
-			return CGI_E_INVALID;
-		}
-	content_type = req->content_type;
+	const char *content_type = req->content_type;
+	size_t ct_len = 0;
 	for (size_t i = 0; i < req->n_headers; i++) {
 		const struct cgi_header *h = &req->headers[i];
-		if (h->name == NULL)
-			continue;
-		if (h->value != NULL && !ctl_free(h->value, true)) {
-			set_err(err, errlen, "control character in header %.64s", h->name);
+		size_t nl = h->name ? strlen(h->name) : 0;
+		size_t vl = h->value ? ctl_len(h->value, true) : 0;
+		if (vl == SIZE_MAX) {
+			set_err(err, errlen, "control character in header %.64s",
+				h->name ? h->name : "");
 			return CGI_E_INVALID;
 		}
-		if (content_type == NULL && strcasecmp(h->name, "Content-Type") == 0)
+		hi[i] = (struct hdr_info){.hash = name_hash(h->name, nl), .name_len = (uint32_t)nl,
+					  .value_len = vl, .emit = header_passes(h->name, nl)};
+		if (content_type == NULL && nl == 12 && strcasecmp(h->name, "Content-Type") == 0)
 			content_type = h->value;
+		/* A repeated name is emitted once, at its first position, values joined. */
+		for (size_t j = 0; j < i && hi[i].emit; j++)
+			if (same_name(req->headers, hi, i, j))
+				hi[i].emit = false;
+	}
+	if (content_type != NULL && (ct_len = ctl_len(content_type, true)) == SIZE_MAX) {
+		set_err(err, errlen, "control character in the content type");
+		return CGI_E_INVALID;
+	}
+
+	const char *query = req->query ? req->query : "";
+	const char *sname = req->server_name ? req->server_name : "localhost";
+	const char *sport = req->server_port ? req->server_port : "80";
+	size_t path_len = ctl_len(req->path, false), query_len = ctl_len(query, false);
+	size_t sname_len = ctl_len(sname, false), sport_len = ctl_len(sport, false);
+	size_t raddr_len = req->remote_addr ? ctl_len(req->remote_addr, false) : 0;
+	size_t route_len = req->matched_route ? ctl_len(req->matched_route, false) : 0;
+	size_t pop_len = req->pop ? ctl_len(req->pop, false) : 0;
+	if ((path_len | query_len | sname_len | sport_len | raddr_len | route_len | pop_len) ==
+	    SIZE_MAX) {
+		set_err(err, errlen, "control character in a request field");
+		return CGI_E_INVALID;
+	}
+	/* CONTENT_LENGTH digits, written backwards (snprintf costs more than the rest). */
+	char *cl = clen + sizeof clen - 1;
+	size_t n = req->content_length;
+	*cl = '\0';
+	do {
+		*--cl = (char)('0' + n % 10);
+		n /= 10;
+	} while (n != 0);
+
+	fixed[nf++] = KV("GATEWAY_INTERFACE", "CGI/1.1", 7);
+	fixed[nf++] = KV("SERVER_PROTOCOL", "HTTP/1.1", 8);
+	fixed[nf++] = KV("SERVER_SOFTWARE", "Edgeplane", 9);
+	fixed[nf++] = KV("REQUEST_METHOD", req->method, strlen(req->method));
+	fixed[nf++] = KV("SCRIPT_NAME", "", 0);
+	fixed[nf++] = KV("PATH_INFO", req->path, path_len);
+	fixed[nf++] = KV("QUERY_STRING", query, query_len);
+	fixed[nf++] = KV("SERVER_NAME", sname, sname_len);
+	fixed[nf++] = KV("SERVER_PORT", sport, sport_len);
+	if (req->remote_addr)
+		fixed[nf++] = KV("REMOTE_ADDR", req->remote_addr, raddr_len);
+	if (content_type)
+		fixed[nf++] = KV("CONTENT_TYPE", content_type, ct_len);
+	fixed[nf++] = KV("CONTENT_LENGTH", cl, (size_t)(clen + sizeof clen - 1 - cl));
+	if (req->matched_route)
+		fixed[nf++] = KV("X_MATCHED_ROUTE", req->matched_route, route_len);
+	if (req->pop)
+		fixed[nf++] = KV("X_EDGEPLANE_POP", req->pop, pop_len);
+
+	/* Sizes: fixed variables, REQUEST_URI (path plus "?query" when there is one), headers
+	 * (HTTP_ + name + '=' + values joined by ", "), extra entries; each with its NUL. */
+	for (size_t i = 0; i < nf; i++)
+		bytes += fixed[i].kl + 1 + fixed[i].vl + 1;
+	nvec = nf + 1;
+	bytes += 12 + path_len + (query_len ? 1 + query_len : 0) + 1;
+	for (size_t i = 0; i < req->n_headers; i++) {
+		if (!hi[i].emit)
+			continue;
+		nvec++;
+		bytes += 5 + hi[i].name_len + 1 + hi[i].value_len + 1;
+		for (size_t j = i + 1; j < req->n_headers; j++)
+			if (same_name(req->headers, hi, i, j))
+				bytes += 2 + hi[j].value_len;
 	}
 	if (req->extra_env != NULL)
-		for (const char *const *e = req->extra_env; *e; e++)
+		for (const char *const *e = req->extra_env; *e; e++) {
 			if (strchr(*e, '=') == NULL || **e == '=') {
 				set_err(err, errlen, "extra environment entry is not K=V");
 				return CGI_E_INVALID;
 			}
-	snprintf(clen, sizeof clen, "%zu", req->content_length);
+			nvec++;
+			bytes += strlen(*e) + 1;
+		}
 
-	/* Pass 1 counts, pass 2 writes into [pointer array | strings]. */
-	ew_all(&w, req, clen, content_type);
-	size_t nvec = w.nvec, bytes = w.bytes;
+	/* One allocation: [pointer array | strings]. */
 	size_t vec_bytes = (nvec + 1) * sizeof(char *);
 	char *mem = malloc(vec_bytes + bytes);
 	if (mem == NULL) {
 		set_err(err, errlen, "out of memory");
 		return CGI_E_NOMEM;
 	}
-	w = (struct env_writer){.vec = (char **)(void *)mem, .base = mem + vec_bytes};
-	ew_all(&w, req, clen, content_type);
-	w.vec[w.nvec] = NULL;
-	*out_envp = w.vec;
+	char **vec = (char **)(void *)mem, *d = mem + vec_bytes;
+	size_t k = 0;
+#define PUT(src, len) (memcpy(d, (src), (len)), d += (len))
+	for (size_t i = 0; i < nf; i++) {
+		vec[k++] = d;
+		PUT(fixed[i].k, fixed[i].kl);
+		*d++ = '=';
+		PUT(fixed[i].v, fixed[i].vl);
+		*d++ = '\0';
+	}
+	vec[k++] = d;
+	PUT("REQUEST_URI=", 12);
+	PUT(req->path, path_len);
+	if (query_len) {
+		*d++ = '?';
+		PUT(query, query_len);
+	}
+	*d++ = '\0';
+	for (size_t i = 0; i < req->n_headers; i++) {
+		if (!hi[i].emit)
+			continue;
+		const char *name = req->headers[i].name;
+		vec[k++] = d;
+		PUT("HTTP_", 5);
+		for (size_t c = 0; c < hi[i].name_len; c++) {
+			char ch = name[c];
+			*d++ = ch == '-' ? '_' : (ch >= 'a' && ch <= 'z') ? (char)(ch - 'a' + 'A') : ch;
+		}
+		*d++ = '=';
+		if (hi[i].value_len)
+			PUT(req->headers[i].value, hi[i].value_len);
+		for (size_t j = i + 1; j < req->n_headers; j++)
+			if (same_name(req->headers, hi, i, j)) {
+				PUT(", ", 2);
+				if (hi[j].value_len)
+					PUT(req->headers[j].value, hi[j].value_len);
+			}
+		*d++ = '\0';
+	}
+	if (req->extra_env != NULL)
+		for (const char *const *e = req->extra_env; *e; e++) {
+			size_t el = strlen(*e) + 1;
+			vec[k++] = d;
+			PUT(*e, el);
+		}
+#undef PUT
+	vec[k] = NULL;
+	*out_envp = vec;
 	return CGI_OK;
 }
 

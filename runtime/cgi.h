@@ -17,6 +17,8 @@
 /* Limits on a handler's header section (the body is not limited here: the runner caps stdout). */
 #define CGI_MAX_HEADERS 100
 #define CGI_MAX_HEADER_BYTES 65536
+/* Most request headers cgi_env_build accepts (HTTP servers stop far below). */
+#define CGI_MAX_REQUEST_HEADERS 256
 
 /* One request header as received (name in any case, e.g. "X-Request-Id"). */
 struct cgi_header {
@@ -52,7 +54,8 @@ struct cgi_request {
  * letters, digits and '-' (an '_' would let "X_A" impersonate "X-A").
  * On success *out_envp is a NULL-terminated array of "K=V" strings in ONE allocation: the caller
  * frees it with a single free(*out_envp). Returns CGI_OK, CGI_E_INVALID (missing method/path,
- * or a control character in a value; message in err) or CGI_E_NOMEM. err may be NULL. */
+ * a control character in a value, more than CGI_MAX_REQUEST_HEADERS headers; message in err)
+ * or CGI_E_NOMEM. err may be NULL. */
 int cgi_env_build(const struct cgi_request *req, char ***out_envp, char *err, size_t errlen);
 
 /* One response header the handler set (Status is consumed, never listed here). */

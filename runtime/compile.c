@@ -2,30 +2,40 @@
  * spec's validation appendix) in a single pass into slot-addressed three-operand code.
  *
  * Code format: an array of 32-bit words; each instruction is an opcode word followed by its
- * operands. Operands are frame slot indices (fp[i]), immediates or absolute code positions.
+ * operands. Operands are frame slot indices (fp[i]), immediates or branch targets (relative to
+ * the target word itself). Branch targets are all resolved here, LEB128 is never re-read.
  * Frame layout: params and locals in slots [0, nlocals), then the operand stack: the value at
  * stack height h lives in slot nlocals + h ("canonical slot"), so every operand has a fixed slot
  * known at compile time and the interpreter keeps no stack pointer. local.get produces no code:
  * the stack entry refers to the local's slot directly until something could change it
  * ("materialization" copies it to its canonical slot first). A value-producing instruction
  * directly followed by local.set writes into the local (its destination is retargeted).
- * Calls pass arguments in place: the callee's frame starts at the first argument's slot. */
+ * Calls pass arguments in place: the callee's frame starts at the first argument's slot.
+ * Constants and "x + constant" are kept symbolic on the stack and become immediates (OP_IMM,
+ * OP_MEMX address folding); compares feeding br_if/if become fused compare-and-branch
+ * (OP_BRC*); shift-then-xor/or/add/and becomes OP_SHF; copy pairs become OP_COPY2.
+ * Fuel: each function entry and loop back-edge charges the number of instructions of that
+ * straight-line region (counted here), so the interpreter checks fuel once per region. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/internal.h"
 #include "runtime/reader.h"
 
-struct rt_cc;
-struct rt_cc *rt__cc_create(void);
-void rt__cc_free(struct rt_cc *cc);
-void rt__compile_body(struct rt_cc *cc, struct rt_rd *r, wasm_module *m, uint32_t defidx);
-
 #define NO_POS UINT32_MAX
+#define LAZY_MAX 256 /* operand stack depth up to which entries may refer to locals */
+
+/* An operand stack entry: its type and the slot holding it, or a value not computed yet:
+ * K_CONST, a constant (kv) that becomes an immediate of the consuming instruction when it has
+ * an immediate form; K_ADD, slot + kv (i32.add of a constant), which a load or store folds
+ * into its address. Both are only written to a slot when something needs them there. */
+enum { K_PLAIN, K_CONST, K_ADD };
 
 struct val {
 	uint8_t type;
+	uint8_t k;
 	uint32_t slot;
+	uint64_t kv;
 };
 
 enum { C_FUNC, C_BLOCK, C_LOOP, C_IF, C_ELSE };
@@ -40,7 +50,7 @@ struct ctl {
 	uint32_t loop_pc;    /* C_LOOP: branch target */
 	uint32_t patches;    /* linked list (through code words) of forward branch sites */
 	uint32_t else_patch; /* C_IF: the BR_UNLESS target word */
-	uint32_t fuel_pos;   /* C_LOOP: the FUEL cost word; C_FUNC: NO_POS */
+	uint32_t cost_words; /* C_LOOP: linked list of back-edge cost words to patch */
 	uint32_t fuel;       /* instructions charged at this fuel point so far */
 	uint8_t single;      /* storage for a one-value block type */
 };
@@ -56,12 +66,22 @@ struct rt_cc {
 	uint32_t nctl, capctl;
 	uint8_t *ltypes;
 	uint32_t capltypes;
-	uint32_t nlocals;
+	uint32_t nlocals, nparams;
 	uint32_t max_height;
+	uint32_t first_lazy; /* no entry below this index is lazy (local ref, K_CONST, K_ADD) */
 	uint32_t fuel_ctl; /* index of the innermost fuel point (C_FUNC or C_LOOP) */
 	/* Peephole state: the last emitted instruction wrote stack height fresh_h through the
 	 * destination word at fresh_dst, and ended at fresh_end. */
 	uint32_t fresh_dst, fresh_end, fresh_h;
+	uint32_t last_copy; /* start of the last COPY emitted (see emit_copy) */
+	uint32_t barrier;   /* position of the last branch target */
+	/* Zero-initialisation elision: a declared local that no local.set/tee precedes
+	 * lexically still holds its initial zero at any point outside a loop (without loops,
+	 * every path to a point runs only instructions written before it), so storing zero
+	 * into it there is dropped. */
+	uint32_t loops;  /* loops enclosing the current position */
+	uint8_t *lset;   /* per local: some local.set/tee of it has been seen */
+	uint32_t caplset;
 };
 
 struct rt_cc *rt__cc_create(void)
@@ -77,6 +97,7 @@ void rt__cc_free(struct rt_cc *cc)
 	free(cc->st);
 	free(cc->ctl);
 	free(cc->ltypes);
+	free(cc->lset);
 	free(cc);
 }
 
@@ -132,30 +153,95 @@ static inline uint32_t canon(struct rt_cc *cc, uint32_t h)
 	return cc->nlocals + h;
 }
 
+/* Marks the current position as a branch target: instructions before it are no longer
+ * candidates for merging with what follows. */
+static inline void bind_label(struct rt_cc *cc)
+{
+	cc->barrier = cc->ncode;
+}
+
+/* A copy directly following another copy (with no branch target between) becomes one COPY2
+ * instruction, which performs both in order: copy chains are common in compiled loops. */
 static void emit_copy(struct rt_cc *cc, uint32_t dst, uint32_t src)
 {
 	if (dst == src || dead(cc))
 		return;
+	if (cc->last_copy != NO_POS && cc->last_copy + 3 == cc->ncode && cc->last_copy >= cc->barrier &&
+	    cc->code[cc->last_copy] == OP_COPY) {
+		cc->code[cc->last_copy] = OP_COPY2;
+		emit(cc, dst);
+		emit(cc, src);
+		cc->last_copy = NO_POS;
+		return;
+	}
+	cc->last_copy = cc->ncode;
 	emit(cc, OP_COPY);
 	emit(cc, dst);
 	emit(cc, src);
 }
 
-/* Moves stack entry i to its canonical slot if it refers to a local. */
+static void emit_const(struct rt_cc *cc, uint32_t dst, uint8_t type, uint64_t v)
+{
+	if (dead(cc))
+		return;
+	if (type == WASM_I64 || type == WASM_F64) {
+		emit(cc, OP_CONST64);
+		emit(cc, dst);
+		emit(cc, (uint32_t)v);
+		emit(cc, (uint32_t)(v >> 32));
+	} else {
+		emit(cc, OP_CONST32);
+		emit(cc, dst);
+		emit(cc, (uint32_t)v);
+	}
+}
+
+static void emit_addimm(struct rt_cc *cc, uint32_t dst, uint32_t a, uint32_t imm)
+{
+	if (dead(cc))
+		return;
+	emit(cc, OP_IMM + 0x6a);
+	emit(cc, dst);
+	emit(cc, a);
+	emit(cc, imm);
+	emit(cc, 0);
+}
+
+/* Stores stack entry i in its canonical slot: computes a deferred constant or address, or
+ * copies a local that the entry still refers to. */
 static void materialize(struct rt_cc *cc, uint32_t i)
 {
 	struct val *v = &cc->st[i];
 	uint32_t c = canon(cc, i);
-	if (v->slot != c) {
+	if (v->k == K_CONST) {
+		emit_const(cc, c, v->type, v->kv);
+		v->k = K_PLAIN;
+		v->slot = c;
+	} else if (v->k == K_ADD) {
+		emit_addimm(cc, c, v->slot, (uint32_t)v->kv);
+		v->k = K_PLAIN;
+		v->slot = c;
+	} else if (v->slot != c) {
 		emit_copy(cc, c, v->slot);
 		v->slot = c;
 	}
 }
 
+/* Materializes entries [from, nst). Only entries at or above first_lazy can be lazy, which
+ * keeps this linear in what actually needs work (block entries do it for the whole stack). */
 static void materialize_from(struct rt_cc *cc, uint32_t from)
 {
-	for (uint32_t i = from; i < cc->nst; i++)
+	uint32_t i = from > cc->first_lazy ? from : cc->first_lazy;
+	for (; i < cc->nst; i++)
 		materialize(cc, i);
+	if (from <= cc->first_lazy)
+		cc->first_lazy = cc->nst;
+}
+
+static inline void note_lazy(struct rt_cc *cc, uint32_t i)
+{
+	if (i < cc->first_lazy)
+		cc->first_lazy = i;
 }
 
 /* ---- Operand stack (validation) --------------------------------------------------------- */
@@ -164,7 +250,18 @@ static void push(struct rt_cc *cc, uint8_t t, uint32_t slot)
 {
 	if (cc->nst == cc->capst)
 		cc->st = grow(cc, cc->st, &cc->capst, cc->nst + 1, sizeof *cc->st);
+	if (slot != canon(cc, cc->nst)) {
+		/* A reference to a local. Deep in the stack it is copied at once, so that local.set
+		 * only ever scans the first LAZY_MAX entries for pending reads. */
+		if (cc->nst >= LAZY_MAX) {
+			emit_copy(cc, canon(cc, cc->nst), slot);
+			slot = canon(cc, cc->nst);
+		} else {
+			note_lazy(cc, cc->nst);
+		}
+	}
 	cc->st[cc->nst].type = t;
+	cc->st[cc->nst].k = K_PLAIN;
 	cc->st[cc->nst].slot = slot;
 	cc->nst++;
 	if (cc->nst > cc->max_height) {
@@ -183,15 +280,41 @@ static uint32_t push_new(struct rt_cc *cc, uint8_t t)
 	return s;
 }
 
-static struct val pop_any(struct rt_cc *cc)
+static void push_const(struct rt_cc *cc, uint8_t t, uint64_t v)
+{
+	push(cc, t, canon(cc, cc->nst));
+	cc->st[cc->nst - 1].k = K_CONST;
+	note_lazy(cc, cc->nst - 1);
+	cc->st[cc->nst - 1].kv = v;
+}
+
+/* Pops without storing a constant (the caller handles .k). */
+static struct val pop_raw(struct rt_cc *cc)
 {
 	struct ctl *c = top(cc);
 	if (cc->nst == c->height) {
 		if (c->unreachable)
-			return (struct val){RT_UNKNOWN, canon(cc, cc->nst)};
+			return (struct val){RT_UNKNOWN, K_PLAIN, canon(cc, cc->nst), 0};
 		rt__fail(cc->r, "type mismatch: operand stack underflow");
 	}
 	return cc->st[--cc->nst];
+}
+
+/* Pops an entry that the caller reads from its slot (constants get stored first). */
+static struct val pop_any(struct rt_cc *cc)
+{
+	struct val v = pop_raw(cc);
+	if (v.k != K_PLAIN) {
+		cc->nst++; /* materialize in place, then pop again */
+		materialize(cc, cc->nst - 1);
+		v = cc->st[--cc->nst];
+	}
+	return v;
+}
+
+static inline bool top_is_const(struct rt_cc *cc)
+{
+	return cc->nst > top(cc)->height && cc->st[cc->nst - 1].k == K_CONST;
 }
 
 static struct val pop(struct rt_cc *cc, uint8_t want)
@@ -226,6 +349,11 @@ static void check_top(struct rt_cc *cc, const uint8_t *types, uint32_t n)
 	}
 }
 
+static void invalidate_fresh(struct rt_cc *cc)
+{
+	cc->fresh_end = NO_POS;
+}
+
 /* ---- Fuel ------------------------------------------------------------------------------- */
 
 static inline void charge(struct rt_cc *cc)
@@ -252,8 +380,25 @@ static struct ctl *push_ctl(struct rt_cc *cc, uint8_t kind, uint32_t np, const u
 	c->height = cc->nst - np;
 	c->patches = NO_POS;
 	c->else_patch = NO_POS;
-	c->fuel_pos = NO_POS;
+	c->cost_words = NO_POS;
 	return c;
+}
+
+/* Type-checks the block parameters on top of the stack and leaves them there (they become
+ * the new block's first values). On a polymorphic stack missing values are fresh entries. */
+static void keep_params(struct rt_cc *cc, uint32_t np, const uint8_t *p)
+{
+	uint32_t before = cc->nst;
+	for (uint32_t k = np; k-- > 0;)
+		pop(cc, p[k]);
+	if (cc->nst + np == before) {
+		cc->nst = before;
+		for (uint32_t k = 0; k < np; k++)
+			cc->st[before - np + k].type = p[k];
+	} else {
+		for (uint32_t k = 0; k < np; k++)
+			push_new(cc, p[k]);
+	}
 }
 
 static void read_blocktype(struct rt_cc *cc, uint32_t *np, const uint8_t **params, uint32_t *nr,
@@ -298,15 +443,29 @@ static void patch_list(struct rt_cc *cc, uint32_t head, uint32_t target)
 	}
 }
 
-/* Emits a branch target word for label `c`. */
-static void emit_target(struct rt_cc *cc, struct ctl *c)
+/* Writes the branch target of label `c` into words [at, at+1): the target (relative to
+ * `at`) and the fuel cost a backward branch charges (the loop's per-iteration cost, patched
+ * when the loop ends; 0 and unused for forward branches). */
+static void set_target(struct rt_cc *cc, struct ctl *c, uint32_t at)
 {
 	if (c->kind == C_LOOP) {
-		emit(cc, c->loop_pc - cc->ncode);
+		cc->code[at] = c->loop_pc - at;
+		cc->code[at + 1] = c->cost_words;
+		c->cost_words = at + 1;
 	} else {
-		emit(cc, c->patches);
-		c->patches = cc->ncode - 1;
+		cc->code[at] = c->patches;
+		c->patches = at;
+		cc->code[at + 1] = 0;
 	}
+}
+
+/* Emits the target and cost words of a branch to label `c`. */
+static void emit_target(struct rt_cc *cc, struct ctl *c)
+{
+	uint32_t at = cc->ncode;
+	emit(cc, 0);
+	emit(cc, 0);
+	set_target(cc, c, at);
 }
 
 static inline uint32_t label_arity(struct ctl *c)
@@ -350,6 +509,30 @@ static void emit_jump(struct rt_cc *cc, struct ctl *c)
 	if (dead(cc))
 		return;
 	uint32_t n = label_arity(c);
+	if (c->kind == C_FUNC && n == 1) {
+		/* A single result computed by the previous instruction (or a constant) is written
+		 * straight into the result slot 0 instead of being copied there. */
+		struct val *v = &cc->st[cc->nst - 1];
+		if (v->k == K_ADD) {
+			emit_addimm(cc, 0, v->slot, (uint32_t)v->kv);
+			emit(cc, OP_RETURN);
+			invalidate_fresh(cc);
+			return;
+		}
+		if (v->k == K_CONST) {
+			emit_const(cc, 0, v->type, v->kv);
+			emit(cc, OP_RETURN);
+			invalidate_fresh(cc);
+			return;
+		}
+		if (cc->fresh_end == cc->ncode && cc->fresh_h == cc->nst - 1 &&
+		    v->slot == canon(cc, cc->nst - 1)) {
+			cc->code[cc->fresh_dst] = 0;
+			emit(cc, OP_RETURN);
+			invalidate_fresh(cc);
+			return;
+		}
+	}
 	materialize_from(cc, cc->nst - n);
 	emit_label_copies(cc, c, n);
 	if (c->kind == C_FUNC) {
@@ -367,10 +550,6 @@ static struct ctl *label(struct rt_cc *cc, uint32_t depth)
 	return &cc->ctl[cc->nctl - 1 - depth];
 }
 
-static void invalidate_fresh(struct rt_cc *cc)
-{
-	cc->fresh_end = NO_POS;
-}
 
 /* Records that the instruction just emitted wrote stack height h through word dstpos. */
 static void mark_fresh(struct rt_cc *cc, uint32_t dstpos)
@@ -378,6 +557,48 @@ static void mark_fresh(struct rt_cc *cc, uint32_t dstpos)
 	cc->fresh_dst = dstpos;
 	cc->fresh_end = cc->ncode;
 	cc->fresh_h = cc->nst - 1;
+}
+
+/* Emits the head of a conditional branch on `cond` (taken when it is non-zero, or zero if
+ * negate); the caller emits the target word next. When the condition was just computed by an
+ * i32 comparison, that instruction is replaced by a fused compare-and-branch. */
+static void emit_cond_head(struct rt_cc *cc, struct val cond, bool negate)
+{
+	if (cc->fresh_end == cc->ncode && cc->fresh_h == cc->nst && cond.slot == canon(cc, cc->nst)) {
+		uint32_t st = cc->fresh_dst - 1, op = cc->code[st], cmp = 0, a = 0, b = 0;
+		bool imm = false;
+		if (op >= 0x46 && op <= 0x4f) {
+			cmp = op;
+			a = cc->code[st + 2];
+			b = cc->code[st + 3];
+		} else if (op >= OP_IMM + 0x46 && op <= OP_IMM + 0x4f) {
+			cmp = op - OP_IMM;
+			imm = true;
+			a = cc->code[st + 2];
+			b = cc->code[st + 3];
+		} else if (op == 0x45) { /* eqz x == (x == 0) */
+			cmp = 0x46;
+			imm = true;
+			a = cc->code[st + 2];
+		}
+		if (cmp) {
+			if (negate) {
+				static const uint8_t neg[10] = {0x47, 0x46, 0x4e, 0x4f, 0x4c,
+								0x4d, 0x4a, 0x4b, 0x48, 0x49};
+				cmp = neg[cmp - 0x46];
+			}
+			cc->ncode = st;
+			cc->last_copy = NO_POS;
+			emit(cc, (imm ? OP_BRCI : OP_BRC) + cmp - 0x46);
+			emit(cc, a);
+			emit(cc, b);
+			invalidate_fresh(cc);
+			return;
+		}
+	}
+	emit(cc, negate ? OP_BR_UNLESS : OP_BR_IF);
+	emit(cc, cond.slot);
+	invalidate_fresh(cc);
 }
 
 /* ---- Generic instruction shapes --------------------------------------------------------- */
@@ -394,8 +615,82 @@ static void op_unary(struct rt_cc *cc, uint32_t op, uint8_t in, uint8_t out)
 	mark_fresh(cc, cc->ncode - 2);
 }
 
+static bool imm_capable(uint32_t op)
+{
+	return (op >= 0x46 && op <= 0x4f) || (op >= 0x51 && op <= 0x5a) ||
+	       (op >= 0x6a && op <= 0x78) || (op >= 0x7c && op <= 0x8a);
+}
+
+/* i32 xor/or/add/and whose second operand was just computed by a shift or rotate by a
+ * constant (hash and checksum code is full of these): the shift is folded into one SHF
+ * instruction, d = a OP (src SHIFT imm). Only when nothing was emitted in between. */
+static bool try_fuse_shift(struct rt_cc *cc, uint32_t op)
+{
+	static const uint32_t ops[4] = {0x73, 0x72, 0x6a, 0x71};
+	static const uint32_t shifts[3] = {OP_IMM + 0x74, OP_IMM + 0x76, OP_IMM + 0x77};
+	int oi = -1, si = -1;
+	for (int i = 0; i < 4; i++)
+		if (ops[i] == op)
+			oi = i;
+	if (oi < 0 || dead(cc) || cc->fresh_end != cc->ncode || cc->nst < top(cc)->height + 2 ||
+	    cc->fresh_h != cc->nst - 1)
+		return false;
+	struct val *b = &cc->st[cc->nst - 1], *a = &cc->st[cc->nst - 2];
+	if (b->k != K_PLAIN || b->slot != canon(cc, cc->nst - 1) || b->type != WASM_I32 ||
+	    a->k != K_PLAIN || a->type != WASM_I32)
+		return false;
+	uint32_t st = cc->fresh_dst - 1;
+	for (int i = 0; i < 3; i++)
+		if (cc->code[st] == shifts[i])
+			si = i;
+	if (si < 0)
+		return false;
+	uint32_t src = cc->code[st + 2], amount = cc->code[st + 3];
+	cc->ncode = st; /* drop the shift: its result is consumed only here */
+	cc->last_copy = NO_POS;
+	cc->nst--;
+	struct val av = pop_raw(cc);
+	uint32_t d = push_new(cc, WASM_I32);
+	emit(cc, OP_SHF + (uint32_t)(oi * 3 + si));
+	emit(cc, d);
+	emit(cc, av.slot);
+	emit(cc, src);
+	emit(cc, amount);
+	mark_fresh(cc, cc->ncode - 4);
+	return true;
+}
+
 static void op_binary(struct rt_cc *cc, uint32_t op, uint8_t in, uint8_t out)
 {
+	if (op == 0x6a && top_is_const(cc) && cc->st[cc->nst - 1].type == WASM_I32 &&
+	    cc->nst >= top(cc)->height + 2 && cc->st[cc->nst - 2].k == K_PLAIN &&
+	    cc->st[cc->nst - 2].type == WASM_I32) {
+		/* i32.add of a constant: deferred, so that a load/store can fold it */
+		struct val b = pop_raw(cc);
+		struct val a = pop_raw(cc);
+		push(cc, WASM_I32, a.slot);
+		cc->st[cc->nst - 1].k = K_ADD;
+		note_lazy(cc, cc->nst - 1);
+		cc->st[cc->nst - 1].kv = (uint32_t)b.kv;
+		invalidate_fresh(cc);
+		return;
+	}
+	if (try_fuse_shift(cc, op))
+		return;
+	if (imm_capable(op) && top_is_const(cc) && cc->st[cc->nst - 1].type == in) {
+		struct val b = pop_raw(cc);
+		struct val a = pop(cc, in);
+		uint32_t d = push_new(cc, out);
+		if (dead(cc))
+			return;
+		emit(cc, OP_IMM + op);
+		emit(cc, d);
+		emit(cc, a.slot);
+		emit(cc, (uint32_t)b.kv);
+		emit(cc, (uint32_t)(b.kv >> 32));
+		mark_fresh(cc, cc->ncode - 4);
+		return;
+	}
 	struct val b = pop(cc, in);
 	struct val a = pop(cc, in);
 	uint32_t d = push_new(cc, out);
@@ -471,6 +766,33 @@ static void op_load(struct rt_cc *cc, uint8_t op)
 				       WASM_I64, WASM_I64};
 	uint32_t off;
 	memarg(cc, nat[op - 0x28], &off);
+	if (top_is_const(cc) && cc->st[cc->nst - 1].type == WASM_I32) {
+		/* constant address: the effective address is known now (< 2^33, no wrap) */
+		struct val a = pop_raw(cc);
+		uint64_t ea = (uint64_t)(uint32_t)a.kv + off;
+		uint32_t d = push_new(cc, ty[op - 0x28]);
+		if (dead(cc))
+			return;
+		emit(cc, OP_MEMK + op - 0x28);
+		emit(cc, d);
+		emit(cc, (uint32_t)ea);
+		emit(cc, (uint32_t)(ea >> 32));
+		mark_fresh(cc, cc->ncode - 3);
+		return;
+	}
+	if (cc->nst > top(cc)->height && cc->st[cc->nst - 1].k == K_ADD) {
+		struct val a = pop_raw(cc);
+		uint32_t d = push_new(cc, ty[op - 0x28]);
+		if (dead(cc))
+			return;
+		emit(cc, OP_MEMX + op - 0x28);
+		emit(cc, d);
+		emit(cc, a.slot);
+		emit(cc, (uint32_t)a.kv);
+		emit(cc, off);
+		mark_fresh(cc, cc->ncode - 4);
+		return;
+	}
 	struct val a = pop(cc, WASM_I32);
 	uint32_t d = push_new(cc, ty[op - 0x28]);
 	if (dead(cc))
@@ -490,6 +812,28 @@ static void op_store(struct rt_cc *cc, uint8_t op)
 	uint32_t off;
 	memarg(cc, nat[op - 0x36], &off);
 	struct val v = pop(cc, ty[op - 0x36]);
+	if (top_is_const(cc) && cc->st[cc->nst - 1].type == WASM_I32) {
+		struct val a = pop_raw(cc);
+		uint64_t ea = (uint64_t)(uint32_t)a.kv + off;
+		if (dead(cc))
+			return;
+		emit(cc, OP_MEMK + op - 0x28);
+		emit(cc, v.slot);
+		emit(cc, (uint32_t)ea);
+		emit(cc, (uint32_t)(ea >> 32));
+		return;
+	}
+	if (cc->nst > top(cc)->height && cc->st[cc->nst - 1].k == K_ADD) {
+		struct val a = pop_raw(cc);
+		if (dead(cc))
+			return;
+		emit(cc, OP_MEMX + op - 0x28);
+		emit(cc, a.slot);
+		emit(cc, v.slot);
+		emit(cc, (uint32_t)a.kv);
+		emit(cc, off);
+		return;
+	}
 	struct val a = pop(cc, WASM_I32);
 	if (dead(cc))
 		return;
@@ -502,7 +846,7 @@ static void op_store(struct rt_cc *cc, uint8_t op)
 static void op_call(struct rt_cc *cc, uint32_t op, const struct rt_functype *t, uint32_t imm1,
 		    uint32_t imm2, bool indirect)
 {
-	struct val idx = {0, 0};
+	struct val idx = {0, K_PLAIN, 0, 0};
 	if (indirect)
 		idx = pop(cc, WASM_I32);
 	check_top(cc, t->types, t->nparams);
@@ -540,17 +884,46 @@ static void op_local_set(struct rt_cc *cc, uint32_t x, bool tee)
 	if (x >= cc->nlocals)
 		rt__fail(cc->r, "unknown local %u", x);
 	uint8_t t = cc->ltypes[x];
+	bool was_set = cc->lset[x];
+	cc->lset[x] = 1;
+	if (top_is_const(cc) && cc->st[cc->nst - 1].type == t) {
+		struct val kv = pop_raw(cc);
+		if (cc->loops == 0 && !tee && x >= cc->nparams && !was_set && kv.kv == 0) {
+			/* the local still holds its initial zero (pending reads of it too) */
+			invalidate_fresh(cc);
+			return;
+		}
+		for (uint32_t i = cc->first_lazy; i < cc->nst && i < LAZY_MAX; i++)
+			if (cc->st[i].slot == x && cc->st[i].k != K_CONST)
+				materialize(cc, i);
+		emit_const(cc, x, t, kv.kv);
+		invalidate_fresh(cc);
+		if (tee)
+			push_const(cc, t, kv.kv);
+		return;
+	}
+	if (t == WASM_I32 && cc->nst > top(cc)->height && cc->st[cc->nst - 1].k == K_ADD) {
+		struct val av = pop_raw(cc);
+		for (uint32_t i = cc->first_lazy; i < cc->nst && i < LAZY_MAX; i++)
+			if (cc->st[i].slot == x && cc->st[i].k != K_CONST)
+				materialize(cc, i);
+		emit_addimm(cc, x, av.slot, (uint32_t)av.kv);
+		invalidate_fresh(cc);
+		if (tee)
+			push(cc, t, x);
+		return;
+	}
 	struct val v = pop(cc, t);
 	bool refs = false;
-	for (uint32_t i = 0; i < cc->nst; i++)
-		if (cc->st[i].slot == x) {
+	for (uint32_t i = cc->first_lazy; i < cc->nst && i < LAZY_MAX; i++)
+		if (cc->st[i].slot == x && cc->st[i].k != K_CONST) {
 			refs = true;
 			break;
 		}
 	if (!dead(cc)) {
 		if (refs) {
-			for (uint32_t i = 0; i < cc->nst; i++)
-				if (cc->st[i].slot == x)
+			for (uint32_t i = cc->first_lazy; i < cc->nst && i < LAZY_MAX; i++)
+				if (cc->st[i].slot == x && cc->st[i].k != K_CONST)
 					materialize(cc, i);
 			emit_copy(cc, x, v.slot);
 		} else if (cc->fresh_end == cc->ncode && cc->fresh_h == cc->nst &&
@@ -600,6 +973,9 @@ static void read_locals(struct rt_cc *cc, const struct rt_functype *ft)
 		k += n;
 	}
 	cc->nlocals = (uint32_t)total;
+	cc->nparams = ft->nparams;
+	cc->lset = grow(cc, cc->lset, &cc->caplset, cc->nlocals + 1, 1);
+	memset(cc->lset, 0, cc->nlocals);
 }
 
 static void op_end(struct rt_cc *cc)
@@ -616,18 +992,25 @@ static void op_end(struct rt_cc *cc)
 	}
 	if (!dead(cc))
 		materialize_from(cc, c->height);
-	if (c->kind == C_LOOP && c->fuel_pos != NO_POS)
-		cc->code[c->fuel_pos] = c->fuel;
 	if (c->kind == C_LOOP) {
-		/* fuel accounting returns to the enclosing fuel point */
+		cc->loops--;
+		for (uint32_t w = c->cost_words; w != NO_POS;) {
+			uint32_t next = cc->code[w];
+			cc->code[w] = c->fuel;
+			w = next;
+		}
+		/* fuel accounting returns to the enclosing fuel point, which also pays for the
+		 * first iteration (back-edges pay for the others) */
 		uint32_t k = cc->nctl - 1;
 		while (k-- > 0)
 			if (cc->ctl[k].kind == C_LOOP || cc->ctl[k].kind == C_FUNC)
 				break;
 		cc->fuel_ctl = k;
+		cc->ctl[k].fuel += c->fuel;
 	}
 	uint32_t here = cc->ncode;
 	patch_list(cc, c->patches, here);
+	bind_label(cc);
 	if (c->else_patch != NO_POS)
 		cc->code[c->else_patch] = here - c->else_patch;
 	uint32_t h = c->height, nr = c->nresults;
@@ -651,6 +1034,10 @@ void rt__compile_body(struct rt_cc *cc, struct rt_rd *r, wasm_module *m, uint32_
 	cc->nctl = 0;
 	cc->max_height = 0;
 	invalidate_fresh(cc);
+	cc->last_copy = NO_POS;
+	cc->barrier = 0;
+	cc->first_lazy = 0;
+	cc->loops = 0;
 	read_locals(cc, ft);
 	struct ctl *fc = push_ctl(cc, C_FUNC, 0, NULL, ft->nresults, ft->types + ft->nparams);
 	fc->height = 0;
@@ -689,9 +1076,7 @@ void rt__compile_body(struct rt_cc *cc, struct rt_rd *r, wasm_module *m, uint32_
 			const uint8_t *p, *rs;
 			uint8_t single = 0;
 			read_blocktype(cc, &np, &p, &nr, &rs, &single);
-			for (uint32_t k = np; k-- > 0;)
-				pop(cc, p[k]);
-			cc->nst += np; /* params stay where they are */
+			keep_params(cc, np, p);
 			if (!dead(cc))
 				materialize_from(cc, 0);
 			struct ctl *c = push_ctl(cc, op == 0x02 ? C_BLOCK : C_LOOP, np, p, nr, rs);
@@ -699,11 +1084,8 @@ void rt__compile_body(struct rt_cc *cc, struct rt_rd *r, wasm_module *m, uint32_
 			invalidate_fresh(cc);
 			if (op == 0x03) {
 				c->loop_pc = cc->ncode;
-				if (!dead(cc)) {
-					emit(cc, OP_FUEL);
-					c->fuel_pos = cc->ncode;
-					emit(cc, 0);
-				}
+				bind_label(cc);
+				cc->loops++;
 				cc->fuel_ctl = cc->nctl - 1;
 			}
 			break;
@@ -714,20 +1096,18 @@ void rt__compile_body(struct rt_cc *cc, struct rt_rd *r, wasm_module *m, uint32_
 			uint8_t single = 0;
 			read_blocktype(cc, &np, &p, &nr, &rs, &single);
 			struct val cond = pop(cc, WASM_I32);
-			for (uint32_t k = np; k-- > 0;)
-				pop(cc, p[k]);
-			cc->nst += np;
+			keep_params(cc, np, p);
 			bool d = dead(cc);
 			if (!d) {
 				materialize_from(cc, 0);
-				emit(cc, OP_BR_UNLESS);
-				emit(cc, cond.slot);
+				emit_cond_head(cc, cond, true);
 				emit(cc, NO_POS);
+				emit(cc, 0); /* cost word (forward branch) */
 			}
 			struct ctl *c = push_ctl(cc, C_IF, np, p, nr, rs);
 			c->single = single;
 			if (!d)
-				c->else_patch = cc->ncode - 1;
+				c->else_patch = cc->ncode - 2;
 			invalidate_fresh(cc);
 			break;
 		}
@@ -747,6 +1127,7 @@ void rt__compile_body(struct rt_cc *cc, struct rt_rd *r, wasm_module *m, uint32_
 			}
 			if (c->else_patch != NO_POS) {
 				cc->code[c->else_patch] = cc->ncode - c->else_patch;
+				bind_label(cc);
 				c->else_patch = NO_POS;
 			}
 			c->kind = C_ELSE;
@@ -805,14 +1186,13 @@ void rt__compile_body(struct rt_cc *cc, struct rt_rd *r, wasm_module *m, uint32_
 				break;
 			materialize_from(cc, cc->nst - n);
 			if (!label_needs_copies(cc, l, n) && l->kind != C_FUNC) {
-				emit(cc, OP_BR_IF);
-				emit(cc, cond.slot);
+				emit_cond_head(cc, cond, false);
 				emit_target(cc, l);
 			} else {
-				emit(cc, OP_BR_UNLESS);
-				emit(cc, cond.slot);
+				emit_cond_head(cc, cond, true);
 				uint32_t skip = cc->ncode;
 				emit(cc, NO_POS);
+				emit(cc, 0); /* cost word (forward branch) */
 				emit_label_copies(cc, l, n);
 				if (l->kind == C_FUNC) {
 					emit(cc, OP_RETURN);
@@ -821,6 +1201,7 @@ void rt__compile_body(struct rt_cc *cc, struct rt_rd *r, wasm_module *m, uint32_
 					emit_target(cc, l);
 				}
 				cc->code[skip] = cc->ncode - skip;
+				bind_label(cc);
 			}
 			invalidate_fresh(cc);
 			break;
@@ -852,21 +1233,21 @@ void rt__compile_body(struct rt_cc *cc, struct rt_rd *r, wasm_module *m, uint32_
 				emit(cc, OP_BR_TABLE);
 				emit(cc, idx.slot);
 				emit(cc, n + 1);
+				/* (target, cost) word pairs, one per label */
 				uint32_t tbl = cc->ncode;
-				for (uint32_t k = 0; k <= n; k++)
+				for (uint32_t k = 0; k <= n; k++) {
 					emit(cc, 0);
+					emit(cc, 0);
+				}
 				r->p = labels_at;
 				for (uint32_t k = 0; k <= n; k++) {
 					struct ctl *l = label(cc, rt__rd_u32(r));
 					if (!label_needs_copies(cc, l, arity) && l->kind != C_FUNC) {
-						if (l->kind == C_LOOP) {
-							cc->code[tbl + k] = l->loop_pc - (tbl + k);
-						} else {
-							cc->code[tbl + k] = l->patches;
-							l->patches = tbl + k;
-						}
+						set_target(cc, l, tbl + 2 * k);
 					} else {
-						cc->code[tbl + k] = cc->ncode - (tbl + k); /* stub */
+						/* stub */
+						cc->code[tbl + 2 * k] = cc->ncode - (tbl + 2 * k);
+						bind_label(cc);
 						emit_label_copies(cc, l, arity);
 						if (l->kind == C_FUNC) {
 							emit(cc, OP_RETURN);
@@ -912,7 +1293,7 @@ void rt__compile_body(struct rt_cc *cc, struct rt_rd *r, wasm_module *m, uint32_
 			break;
 		}
 		case 0x1a: /* drop */
-			pop_any(cc);
+			pop_raw(cc);
 			invalidate_fresh(cc);
 			break;
 		case 0x1b: /* select */
@@ -1049,13 +1430,8 @@ void rt__compile_body(struct rt_cc *cc, struct rt_rd *r, wasm_module *m, uint32_
 		}
 		case 0x41: /* i32.const */ {
 			uint32_t v = (uint32_t)rt__rd_s32(r);
-			uint32_t d = push_new(cc, WASM_I32);
-			if (dead(cc))
-				break;
-			emit(cc, OP_CONST32);
-			emit(cc, d);
-			emit(cc, v);
-			mark_fresh(cc, cc->ncode - 2);
+			push_const(cc, WASM_I32, v);
+			invalidate_fresh(cc);
 			break;
 		}
 		case 0x42: /* i64.const */
@@ -1069,14 +1445,8 @@ void rt__compile_body(struct rt_cc *cc, struct rt_rd *r, wasm_module *m, uint32_
 				memcpy(&v, r->p, 8);
 				r->p += 8;
 			}
-			uint32_t d = push_new(cc, op == 0x42 ? WASM_I64 : WASM_F64);
-			if (dead(cc))
-				break;
-			emit(cc, OP_CONST64);
-			emit(cc, d);
-			emit(cc, (uint32_t)v);
-			emit(cc, (uint32_t)(v >> 32));
-			mark_fresh(cc, cc->ncode - 3);
+			push_const(cc, op == 0x42 ? WASM_I64 : WASM_F64, v);
+			invalidate_fresh(cc);
 			break;
 		}
 		case 0x43: /* f32.const */ {
@@ -1085,13 +1455,8 @@ void rt__compile_body(struct rt_cc *cc, struct rt_rd *r, wasm_module *m, uint32_
 				rt__fail(r, "unexpected end");
 			memcpy(&v, r->p, 4);
 			r->p += 4;
-			uint32_t d = push_new(cc, WASM_F32);
-			if (dead(cc))
-				break;
-			emit(cc, OP_CONST32);
-			emit(cc, d);
-			emit(cc, v);
-			mark_fresh(cc, cc->ncode - 2);
+			push_const(cc, WASM_F32, v);
+			invalidate_fresh(cc);
 			break;
 		}
 		case 0xd0: /* ref.null */ {

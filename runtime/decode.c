@@ -9,11 +9,6 @@
 #include "runtime/internal.h"
 #include "runtime/reader.h"
 
-struct rt_cc; /* compile.c's reusable compiler context */
-struct rt_cc *rt__cc_create(void);
-void rt__cc_free(struct rt_cc *cc);
-void rt__compile_body(struct rt_cc *cc, struct rt_rd *r, wasm_module *m, uint32_t defidx);
-
 static void *xcalloc(struct rt_rd *r, size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size);
@@ -258,10 +253,13 @@ static void sec_type(struct rt_rd *r, wasm_module *m)
 		for (uint32_t k = 0; k < nr; k++)
 			all[np + k] = rd_valtype(r);
 		t->nresults = nr;
+		/* Equal types share one index so that call_indirect usually compares pointers; the
+		 * search is bounded (a forged module could have a million types), and types left
+		 * unmerged are still compared structurally. */
 		m->type_canon[i] = i;
-		for (uint32_t j = 0; j < i; j++)
+		for (uint32_t j = i > 256 ? i - 256 : 0; j < i; j++)
 			if (rt__functype_eq(&m->types[j], t)) {
-				m->type_canon[i] = j;
+				m->type_canon[i] = m->type_canon[j];
 				break;
 			}
 	}
@@ -377,6 +375,11 @@ static void sec_global(struct rt_rd *r, wasm_module *m)
 	}
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static void sec_export(struct rt_rd *r, wasm_module *m)
 {
 	uint32_t n = rd_count(r, 3);
@@ -402,9 +405,21 @@ static void sec_export(struct rt_rd *r, wasm_module *m)
 				 e->kind == 2 ? "memory" : "global", e->idx);
 		if (e->kind == RT_EXT_FUNC)
 			m->declared[e->idx] = 1;
-		for (uint32_t k = 0; k < i; k++)
-			if (strcmp(m->exports[k].name, e->name) == 0)
-				rt__fail(r, "duplicate export name \"%s\"", e->name);
+	}
+	/* duplicate names: sort a copy of the name pointers (n log n, not n^2) */
+	if (n > 1) {
+		const char **names = xcalloc(r, n, sizeof *names);
+		for (uint32_t i = 0; i < n; i++)
+			names[i] = m->exports[i].name;
+		qsort(names, n, sizeof *names, cmp_names);
+		for (uint32_t i = 1; i < n; i++)
+			if (strcmp(names[i - 1], names[i]) == 0) {
+				char dup[64];
+				snprintf(dup, sizeof dup, "%s", names[i]);
+				free(names);
+				rt__fail(r, "duplicate export name \"%s\"", dup);
+			}
+		free(names);
 	}
 }
 
@@ -560,6 +575,8 @@ static void build_image(struct rt_rd *r, wasm_module *m)
 		if (end > hi)
 			hi = end;
 	}
+	if (hi > RT_MAX_IMAGE)
+		return; /* data far into memory: not worth keeping a copy per module */
 	m->image = xcalloc(r, hi ? hi : 1, 1);
 	for (uint32_t i = 0; i < m->ndatas; i++) {
 		struct rt_data *d = &m->datas[i];
@@ -609,7 +626,7 @@ wasm_module *wasm_module_load(const uint8_t *bytes, size_t len, char *err, size_
 	r->p += 4;
 
 	int last = 0;
-	bool have_func = false, have_code = false;
+	bool have_code = false;
 	while (r->p < r->end) {
 		uint8_t id = rt__rd_u8(r);
 		int rank = section_rank(id);
@@ -640,7 +657,7 @@ wasm_module *wasm_module_load(const uint8_t *bytes, size_t len, char *err, size_
 			switch (id) {
 			case 1: sec_type(r, m); break;
 			case 2: sec_import(r, m); break;
-			case 3: sec_function(r, m); have_func = true; break;
+			case 3: sec_function(r, m); break;
 			case 4: sec_table(r, m); break;
 			case 5: sec_memory(r, m); break;
 			case 6: sec_global(r, m); break;
@@ -657,7 +674,6 @@ wasm_module *wasm_module_load(const uint8_t *bytes, size_t len, char *err, size_
 		r->end = mend;
 		r->section = NULL;
 	}
-	(void)have_func;
 	if (m->nfuncs > m->nfunc_imports && !have_code)
 		rt__fail(r, "function and code section have inconsistent lengths");
 	if (m->has_datacount && m->ndatas && !m->datas)

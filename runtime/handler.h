@@ -65,7 +65,9 @@ struct wasi_ctx;
 int rt_run_wasi(const wasm_module *m, struct wasi_ctx *ctx, const struct rt_limits *lim,
 		struct rt_result *res);
 
-/* Frees res->out and res->err and empties *res. NULL is a no-op. */
+/* Frees res->out and res->err and empties *res. NULL is a no-op. Both buffers are plain
+ * malloc() memory: a caller may take one (keep the pointer, set the field to NULL) and free() it
+ * later, e.g. to hand the body to the HTTP server without a copy. */
 void rt_result_free(struct rt_result *res);
 
 /* Short name of an outcome ("ok", "trap", "fuel", "timeout", "memory", "output_limit",

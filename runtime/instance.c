@@ -10,7 +10,7 @@
 
 #include "runtime/internal.h"
 
-#define RT_MAX_TABLE_ELEMS 10000000u /* implementation limit on table.grow */
+#define RT_MAX_TABLE_ELEMS (1u << 20) /* implementation limit on table sizes (8 MiB) */
 
 /* ---- Import sets ------------------------------------------------------------------------ */
 

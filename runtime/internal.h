@@ -14,6 +14,7 @@
 #define RT_MAX_LOCALS 50000u      /* implementation limit on params + locals of one function */
 #define RT_MAX_FRAME_SLOTS 200000u /* locals + operand stack of one function */
 #define RT_STACK_SLOTS (1u << 20) /* value stack of one invocation (8 MiB, touched lazily) */
+#define RT_MAX_IMAGE (16u << 20)  /* largest pristine memory image kept per module */
 
 /* Value type "unknown" used by validation for the polymorphic stack after unreachable code. */
 #define RT_UNKNOWN 0
@@ -224,12 +225,17 @@ struct wasm_instance {
 
 /* ---- Shared functions ------------------------------------------------------------------- */
 
-/* compile.c: validates and compiles body `i` (defined-function index) of `m` from bytes
- * [p, end). Returns 0, or -1 with a message in err. */
-int rt__compile(wasm_module *m, uint32_t i, const uint8_t *p, const uint8_t *end,
-		size_t base_off, char *err, size_t errlen);
+/* compile.c: a reusable compiler context (one per module load), and the compilation of
+ * defined function `defidx` from the body at r->p..r->end (fails through rt__fail, see
+ * reader.h; the context owns its buffers, so unwinding leaks nothing). */
+struct rt_cc;
+struct rt_rd;
+struct rt_cc *rt__cc_create(void);
+void rt__cc_free(struct rt_cc *cc);
+void rt__compile_body(struct rt_cc *cc, struct rt_rd *r, wasm_module *m, uint32_t defidx);
 
-/* interp.c: runs function `f` with args in/out slots `sp` (results written over them). */
+/* interp.c: calls function `f` (Wasm or host) of `inst` with args[0..nargs), writing
+ * results[0..nresults); returns WASM_OK or the trap (message in inst->errmsg). */
 wasm_trap rt__call(wasm_instance *inst, struct rt_func *f, wasm_value *args, size_t nargs,
 		   wasm_value *results, size_t nresults);
 
@@ -243,7 +249,9 @@ void *rt__constexpr_ref(wasm_instance *inst, const struct rt_constexpr *ce);
 struct rt_stack *rt__stack_get(void);
 void rt__stack_put(struct rt_stack *s);
 
-/* Branch targets in the code are relative: the word at index k holding t means k + (int32)t. */
+/* Branch targets in the code are relative: the word at index k holding t means k + (int32)t.
+ * Every target word is followed by a cost word: the fuel a backward branch (a loop back-edge)
+ * charges, i.e. the loop body's instruction count. */
 
 /* Internal opcodes beyond those that reuse the Wasm numbering (loads/stores 0x28-0x3e,
  * numeric 0x45-0xc4, saturating truncations at 0xe0-0xe7). */
@@ -282,9 +290,24 @@ enum {
 	OP_REF_NULL,
 	OP_REF_IS_NULL,
 	OP_REF_FUNC,
-	OP_BR_EQZ32, /* fused compare-and-branch forms, see compile.c */
-	OP_BR_NEZ32,
-	OP_COUNT
+	OP_COPY2, /* d1 s1 d2 s2: two copies, in order */
+	/* Integer binary op n (0x46..0x8a) with an immediate second operand: OP_IMM + n, operands
+	 * d a lo hi. */
+	OP_IMM = 0x200,
+	/* Fused i32 compare (n = 0x46..0x4f) and branch: OP_BRC + n - 0x46 (operands a b target)
+	 * and OP_BRCI + n - 0x46 (operands a imm target). */
+	OP_BRC = 0x300,
+	OP_BRCI = 0x310,
+	/* Load/store n (0x28..0x3e) whose address is (u32)(a + imm) + offset: OP_MEMX + n - 0x28,
+	 * operands d a imm off (loads) or a v imm off (stores). */
+	OP_MEMX = 0x320,
+	/* i32 a OP (src SHIFT imm), OP in xor/or/add/and, SHIFT in shl/shr_u/rotl:
+	 * OP_SHF + op * 3 + shift, operands d a src imm (see compile.c try_fuse_shift). */
+	OP_SHF = 0x340,
+	/* Load/store n at a constant effective address: OP_MEMK + n - 0x28, operands d (or v)
+	 * ea_lo ea_hi. */
+	OP_MEMK = 0x350,
+	OP_COUNT = 0x370
 };
 
 #endif

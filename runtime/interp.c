@@ -7,6 +7,7 @@
  * `in`, reloaded after anything that can grow it or switch instances.
  * Wasm calls never recurse in C: frames live in rt_stack.frames; exhaustion is a trap. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,13 +16,44 @@
 
 #define RT_MAX_FRAMES 100000u
 
-static _Thread_local struct rt_stack *cached_stack;
+#ifdef RT_PROFILE
+/* Development aid (-DRT_PROFILE): dynamic opcode counts printed at exit. */
+static uint64_t rt__prof[OP_COUNT];
+__attribute__((destructor)) static void rt__prof_dump(void)
+{
+	for (int i = 0; i < OP_COUNT; i++)
+		if (rt__prof[i])
+			fprintf(stderr, "op 0x%03x %llu\n", i, (unsigned long long)rt__prof[i]);
+}
+#endif
+
+/* One execution stack is cached per thread (in a pthread key, so that it is freed when the
+ * thread exits): requests served by a thread reuse its already-touched pages. */
+static pthread_key_t stack_key;
+static pthread_once_t stack_once = PTHREAD_ONCE_INIT;
+static bool stack_key_ok;
+
+static void stack_free(void *p)
+{
+	struct rt_stack *s = p;
+	if (!s)
+		return;
+	free(s->slots);
+	free(s->frames);
+	free(s);
+}
+
+static void stack_key_make(void)
+{
+	stack_key_ok = pthread_key_create(&stack_key, stack_free) == 0;
+}
 
 struct rt_stack *rt__stack_get(void)
 {
-	struct rt_stack *s = cached_stack;
+	pthread_once(&stack_once, stack_key_make);
+	struct rt_stack *s = stack_key_ok ? pthread_getspecific(stack_key) : NULL;
 	if (s) {
-		cached_stack = NULL;
+		pthread_setspecific(stack_key, NULL);
 		return s;
 	}
 	s = calloc(1, sizeof *s);
@@ -31,9 +63,7 @@ struct rt_stack *rt__stack_get(void)
 	s->slots = malloc((size_t)RT_STACK_SLOTS * sizeof *s->slots);
 	s->frames = malloc((size_t)RT_MAX_FRAMES * sizeof *s->frames);
 	if (!s->slots || !s->frames) {
-		free(s->slots);
-		free(s->frames);
-		free(s);
+		stack_free(s);
 		return NULL;
 	}
 	s->nslots = RT_STACK_SLOTS;
@@ -45,13 +75,9 @@ void rt__stack_put(struct rt_stack *s)
 {
 	if (!s)
 		return;
-	if (!cached_stack) {
-		cached_stack = s;
+	if (stack_key_ok && !pthread_getspecific(stack_key) && pthread_setspecific(stack_key, s) == 0)
 		return;
-	}
-	free(s->slots);
-	free(s->frames);
-	free(s);
+	stack_free(s);
 }
 
 static inline float f32_min(float a, float b)
@@ -180,7 +206,22 @@ static wasm_trap run(wasm_instance *root, struct rt_stack *stk, struct rt_func *
 		L(OP_MEMORY_COPY), L(OP_MEMORY_INIT), L(OP_DATA_DROP), L(OP_TABLE_GET),
 		L(OP_TABLE_SET), L(OP_TABLE_SIZE), L(OP_TABLE_GROW), L(OP_TABLE_FILL),
 		L(OP_TABLE_COPY), L(OP_TABLE_INIT), L(OP_ELEM_DROP), L(OP_REF_NULL),
-		L(OP_REF_IS_NULL), L(OP_REF_FUNC),
+		L(OP_REF_IS_NULL), L(OP_REF_FUNC), L(OP_COPY2),
+#undef L
+#define L(n) [OP_IMM + n] = &&opi_##n
+		L(0x46), L(0x47), L(0x48), L(0x49), L(0x4a), L(0x4b), L(0x4c), L(0x4d), L(0x4e), L(0x4f), L(0x51), L(0x52), L(0x53), L(0x54), L(0x55), L(0x56), L(0x57), L(0x58), L(0x59), L(0x5a), L(0x6a), L(0x6b), L(0x6c), L(0x6d), L(0x6e), L(0x6f), L(0x70), L(0x71), L(0x72), L(0x73), L(0x74), L(0x75), L(0x76), L(0x77), L(0x78), L(0x7c), L(0x7d), L(0x7e), L(0x7f), L(0x80), L(0x81), L(0x82), L(0x83), L(0x84), L(0x85), L(0x86), L(0x87), L(0x88), L(0x89), L(0x8a),
+#undef L
+#define L(n) [OP_MEMX + n - 0x28] = &&opx_##n
+		L(0x28), L(0x29), L(0x2a), L(0x2b), L(0x2c), L(0x2d), L(0x2e), L(0x2f), L(0x30), L(0x31), L(0x32), L(0x33), L(0x34), L(0x35), L(0x36), L(0x37), L(0x38), L(0x39), L(0x3a), L(0x3b), L(0x3c), L(0x3d), L(0x3e),
+#undef L
+#define L(n) [OP_SHF + n] = &&shf_##n
+		L(0), L(1), L(2), L(3), L(4), L(5), L(6), L(7), L(8), L(9), L(10), L(11),
+#undef L
+#define L(n) [OP_MEMK + n - 0x28] = &&opk_##n
+		L(0x28), L(0x29), L(0x2a), L(0x2b), L(0x2c), L(0x2d), L(0x2e), L(0x2f), L(0x30), L(0x31), L(0x32), L(0x33), L(0x34), L(0x35), L(0x36), L(0x37), L(0x38), L(0x39), L(0x3a), L(0x3b), L(0x3c), L(0x3d), L(0x3e),
+#undef L
+#define L(n) [OP_BRC + n - 0x46] = &&brc_##n, [OP_BRCI + n - 0x46] = &&brci_##n
+		L(0x46), L(0x47), L(0x48), L(0x49), L(0x4a), L(0x4b), L(0x4c), L(0x4d), L(0x4e), L(0x4f),
 #undef L
 	};
 
@@ -211,7 +252,15 @@ static wasm_trap run(wasm_instance *root, struct rt_stack *stk, struct rt_func *
 			memsize = 0;                     \
 		}                                        \
 	} while (0)
+#ifdef RT_PROFILE
+#define NEXT()                            \
+	do {                              \
+		rt__prof[*pc]++;          \
+		goto *disp[*pc];          \
+	} while (0)
+#else
 #define NEXT() goto *disp[*pc]
+#endif
 #define D fp[pc[1]]
 #define A fp[pc[2]]
 #define B fp[pc[3]]
@@ -235,10 +284,33 @@ static wasm_trap run(wasm_instance *root, struct rt_stack *stk, struct rt_func *
 	pc = code->ops;
 	NEXT();
 
-	/* ---- loads and stores: D/A = value/address slot, pc[3] = offset ---- */
+	/* ---- loads and stores: D/A = value/address slot, pc[3] = offset. The effective address
+	 * is computed in 64 bits so that address + offset never wraps (spec 4.4.7); the opx_ forms
+	 * first add an immediate with 32-bit wrap-around (a folded i32.add): pc[3] = imm,
+	 * pc[4] = offset; the opk_ forms have a constant effective address in pc[2..3]. ---- */
 #define LOAD(n, T, field, conv)                                          \
 	op_##n : {                                                        \
 		uint64_t ea = (uint64_t)A.i32 + pc[3];                    \
+		if (ea + sizeof(T) > memsize)                             \
+			TRAP(WASM_TRAP_OOB_MEMORY);                       \
+		T v_;                                                     \
+		memcpy(&v_, mem + ea, sizeof v_);                         \
+		D.field = conv(v_);                                       \
+		pc += 4;                                                  \
+		NEXT();                                                   \
+	}                                                                 \
+	opx_##n : {                                                       \
+		uint64_t ea = (uint64_t)(uint32_t)(A.i32 + pc[3]) + pc[4]; \
+		if (ea + sizeof(T) > memsize)                             \
+			TRAP(WASM_TRAP_OOB_MEMORY);                       \
+		T v_;                                                     \
+		memcpy(&v_, mem + ea, sizeof v_);                         \
+		D.field = conv(v_);                                       \
+		pc += 5;                                                  \
+		NEXT();                                                   \
+	}                                                                 \
+	opk_##n : {                                                       \
+		uint64_t ea = (uint64_t)pc[2] | ((uint64_t)pc[3] << 32);  \
 		if (ea + sizeof(T) > memsize)                             \
 			TRAP(WASM_TRAP_OOB_MEMORY);                       \
 		T v_;                                                     \
@@ -253,6 +325,24 @@ static wasm_trap run(wasm_instance *root, struct rt_stack *stk, struct rt_func *
 		if (ea + sizeof(T) > memsize)                             \
 			TRAP(WASM_TRAP_OOB_MEMORY);                       \
 		T v_ = (T)fp[pc[2]].field;                                \
+		memcpy(mem + ea, &v_, sizeof v_);                         \
+		pc += 4;                                                  \
+		NEXT();                                                   \
+	}                                                                 \
+	opx_##n : {                                                       \
+		uint64_t ea = (uint64_t)(uint32_t)(fp[pc[1]].i32 + pc[3]) + pc[4]; \
+		if (ea + sizeof(T) > memsize)                             \
+			TRAP(WASM_TRAP_OOB_MEMORY);                       \
+		T v_ = (T)fp[pc[2]].field;                                \
+		memcpy(mem + ea, &v_, sizeof v_);                         \
+		pc += 5;                                                  \
+		NEXT();                                                   \
+	}                                                                 \
+	opk_##n : {                                                       \
+		uint64_t ea = (uint64_t)pc[2] | ((uint64_t)pc[3] << 32);  \
+		if (ea + sizeof(T) > memsize)                             \
+			TRAP(WASM_TRAP_OOB_MEMORY);                       \
+		T v_ = (T)fp[pc[1]].field;                                \
 		memcpy(mem + ea, &v_, sizeof v_);                         \
 		pc += 4;                                                  \
 		NEXT();                                                   \
@@ -295,30 +385,57 @@ static wasm_trap run(wasm_instance *root, struct rt_stack *stk, struct rt_func *
 		pc += 4;               \
 		NEXT();                \
 	}
+#define IBIN(n, field, expr)                                                    \
+	op_##n : {                                                              \
+		const wasm_value Bv = fp[pc[3]];                                \
+		D.field = (expr);                                               \
+		pc += 4;                                                        \
+		NEXT();                                                         \
+	}                                                                       \
+	opi_##n : {                                                             \
+		wasm_value Bv;                                                  \
+		Bv.i64 = (uint64_t)pc[3] | ((uint64_t)pc[4] << 32);             \
+		D.field = (expr);                                               \
+		pc += 5;                                                        \
+		NEXT();                                                         \
+	}
+/* statement form (for the trapping division and remainder) */
+#define IBINS(n, stmt)                                                          \
+	op_##n : {                                                              \
+		const wasm_value Bv = fp[pc[3]];                                \
+		stmt pc += 4;                                                   \
+		NEXT();                                                         \
+	}                                                                       \
+	opi_##n : {                                                             \
+		wasm_value Bv;                                                  \
+		Bv.i64 = (uint64_t)pc[3] | ((uint64_t)pc[4] << 32);             \
+		stmt pc += 5;                                                   \
+		NEXT();                                                         \
+	}
 #define S32(x) ((int32_t)(x).i32)
 #define S64(x) ((int64_t)(x).i64)
 	UN(0x45, i32, A.i32 == 0)
-	BIN(0x46, i32, A.i32 == B.i32)
-	BIN(0x47, i32, A.i32 != B.i32)
-	BIN(0x48, i32, S32(A) < S32(B))
-	BIN(0x49, i32, A.i32 < B.i32)
-	BIN(0x4a, i32, S32(A) > S32(B))
-	BIN(0x4b, i32, A.i32 > B.i32)
-	BIN(0x4c, i32, S32(A) <= S32(B))
-	BIN(0x4d, i32, A.i32 <= B.i32)
-	BIN(0x4e, i32, S32(A) >= S32(B))
-	BIN(0x4f, i32, A.i32 >= B.i32)
+	IBIN(0x46, i32, A.i32 == Bv.i32)
+	IBIN(0x47, i32, A.i32 != Bv.i32)
+	IBIN(0x48, i32, S32(A) < S32(Bv))
+	IBIN(0x49, i32, A.i32 < Bv.i32)
+	IBIN(0x4a, i32, S32(A) > S32(Bv))
+	IBIN(0x4b, i32, A.i32 > Bv.i32)
+	IBIN(0x4c, i32, S32(A) <= S32(Bv))
+	IBIN(0x4d, i32, A.i32 <= Bv.i32)
+	IBIN(0x4e, i32, S32(A) >= S32(Bv))
+	IBIN(0x4f, i32, A.i32 >= Bv.i32)
 	UN(0x50, i32, A.i64 == 0)
-	BIN(0x51, i32, A.i64 == B.i64)
-	BIN(0x52, i32, A.i64 != B.i64)
-	BIN(0x53, i32, S64(A) < S64(B))
-	BIN(0x54, i32, A.i64 < B.i64)
-	BIN(0x55, i32, S64(A) > S64(B))
-	BIN(0x56, i32, A.i64 > B.i64)
-	BIN(0x57, i32, S64(A) <= S64(B))
-	BIN(0x58, i32, A.i64 <= B.i64)
-	BIN(0x59, i32, S64(A) >= S64(B))
-	BIN(0x5a, i32, A.i64 >= B.i64)
+	IBIN(0x51, i32, A.i64 == Bv.i64)
+	IBIN(0x52, i32, A.i64 != Bv.i64)
+	IBIN(0x53, i32, S64(A) < S64(Bv))
+	IBIN(0x54, i32, A.i64 < Bv.i64)
+	IBIN(0x55, i32, S64(A) > S64(Bv))
+	IBIN(0x56, i32, A.i64 > Bv.i64)
+	IBIN(0x57, i32, S64(A) <= S64(Bv))
+	IBIN(0x58, i32, A.i64 <= Bv.i64)
+	IBIN(0x59, i32, S64(A) >= S64(Bv))
+	IBIN(0x5a, i32, A.i64 >= Bv.i64)
 	BIN(0x5b, i32, A.f32 == B.f32)
 	BIN(0x5c, i32, A.f32 != B.f32)
 	BIN(0x5d, i32, A.f32 < B.f32)
@@ -334,83 +451,75 @@ static wasm_trap run(wasm_instance *root, struct rt_stack *stk, struct rt_func *
 	UN(0x67, i32, A.i32 ? (uint32_t)__builtin_clz(A.i32) : 32u)
 	UN(0x68, i32, A.i32 ? (uint32_t)__builtin_ctz(A.i32) : 32u)
 	UN(0x69, i32, (uint32_t)__builtin_popcount(A.i32))
-	BIN(0x6a, i32, A.i32 + B.i32)
-	BIN(0x6b, i32, A.i32 - B.i32)
-	BIN(0x6c, i32, A.i32 * B.i32)
-op_0x6d: /* i32.div_s */
-	if (B.i32 == 0)
+	IBIN(0x6a, i32, A.i32 + Bv.i32)
+	IBIN(0x6b, i32, A.i32 - Bv.i32)
+	IBIN(0x6c, i32, A.i32 * Bv.i32)
+IBINS(0x6d, {
+	if (Bv.i32 == 0)
 		TRAP(WASM_TRAP_DIV_ZERO);
-	if (A.i32 == 0x80000000u && B.i32 == 0xffffffffu)
+	if (A.i32 == 0x80000000u && Bv.i32 == 0xffffffffu)
 		TRAP(WASM_TRAP_INT_OVERFLOW);
-	D.i32 = (uint32_t)(S32(A) / S32(B));
-	pc += 4;
-	NEXT();
-op_0x6e:
-	if (B.i32 == 0)
+	D.i32 = (uint32_t)(S32(A) / S32(Bv));
+})
+IBINS(0x6e, {
+	if (Bv.i32 == 0)
 		TRAP(WASM_TRAP_DIV_ZERO);
-	D.i32 = A.i32 / B.i32;
-	pc += 4;
-	NEXT();
-op_0x6f:
-	if (B.i32 == 0)
+	D.i32 = A.i32 / Bv.i32;
+})
+IBINS(0x6f, {
+	if (Bv.i32 == 0)
 		TRAP(WASM_TRAP_DIV_ZERO);
-	D.i32 = B.i32 == 0xffffffffu ? 0 : (uint32_t)(S32(A) % S32(B));
-	pc += 4;
-	NEXT();
-op_0x70:
-	if (B.i32 == 0)
+	D.i32 = Bv.i32 == 0xffffffffu ? 0 : (uint32_t)(S32(A) % S32(Bv));
+})
+IBINS(0x70, {
+	if (Bv.i32 == 0)
 		TRAP(WASM_TRAP_DIV_ZERO);
-	D.i32 = A.i32 % B.i32;
-	pc += 4;
-	NEXT();
-	BIN(0x71, i32, A.i32 & B.i32)
-	BIN(0x72, i32, A.i32 | B.i32)
-	BIN(0x73, i32, A.i32 ^ B.i32)
-	BIN(0x74, i32, A.i32 << (B.i32 & 31))
-	BIN(0x75, i32, (uint32_t)(S32(A) >> (B.i32 & 31)))
-	BIN(0x76, i32, A.i32 >> (B.i32 & 31))
-	BIN(0x77, i32, (A.i32 << (B.i32 & 31)) | (A.i32 >> ((32 - B.i32) & 31)))
-	BIN(0x78, i32, (A.i32 >> (B.i32 & 31)) | (A.i32 << ((32 - B.i32) & 31)))
+	D.i32 = A.i32 % Bv.i32;
+})
+	IBIN(0x71, i32, A.i32 & Bv.i32)
+	IBIN(0x72, i32, A.i32 | Bv.i32)
+	IBIN(0x73, i32, A.i32 ^ Bv.i32)
+	IBIN(0x74, i32, A.i32 << (Bv.i32 & 31))
+	IBIN(0x75, i32, (uint32_t)(S32(A) >> (Bv.i32 & 31)))
+	IBIN(0x76, i32, A.i32 >> (Bv.i32 & 31))
+	IBIN(0x77, i32, (A.i32 << (Bv.i32 & 31)) | (A.i32 >> ((32 - Bv.i32) & 31)))
+	IBIN(0x78, i32, (A.i32 >> (Bv.i32 & 31)) | (A.i32 << ((32 - Bv.i32) & 31)))
 	UN(0x79, i64, A.i64 ? (uint64_t)__builtin_clzll(A.i64) : 64u)
 	UN(0x7a, i64, A.i64 ? (uint64_t)__builtin_ctzll(A.i64) : 64u)
 	UN(0x7b, i64, (uint64_t)__builtin_popcountll(A.i64))
-	BIN(0x7c, i64, A.i64 + B.i64)
-	BIN(0x7d, i64, A.i64 - B.i64)
-	BIN(0x7e, i64, A.i64 * B.i64)
-op_0x7f:
-	if (B.i64 == 0)
+	IBIN(0x7c, i64, A.i64 + Bv.i64)
+	IBIN(0x7d, i64, A.i64 - Bv.i64)
+	IBIN(0x7e, i64, A.i64 * Bv.i64)
+IBINS(0x7f, {
+	if (Bv.i64 == 0)
 		TRAP(WASM_TRAP_DIV_ZERO);
-	if (A.i64 == 0x8000000000000000ull && B.i64 == ~0ull)
+	if (A.i64 == 0x8000000000000000ull && Bv.i64 == ~0ull)
 		TRAP(WASM_TRAP_INT_OVERFLOW);
-	D.i64 = (uint64_t)(S64(A) / S64(B));
-	pc += 4;
-	NEXT();
-op_0x80:
-	if (B.i64 == 0)
+	D.i64 = (uint64_t)(S64(A) / S64(Bv));
+})
+IBINS(0x80, {
+	if (Bv.i64 == 0)
 		TRAP(WASM_TRAP_DIV_ZERO);
-	D.i64 = A.i64 / B.i64;
-	pc += 4;
-	NEXT();
-op_0x81:
-	if (B.i64 == 0)
+	D.i64 = A.i64 / Bv.i64;
+})
+IBINS(0x81, {
+	if (Bv.i64 == 0)
 		TRAP(WASM_TRAP_DIV_ZERO);
-	D.i64 = B.i64 == ~0ull ? 0 : (uint64_t)(S64(A) % S64(B));
-	pc += 4;
-	NEXT();
-op_0x82:
-	if (B.i64 == 0)
+	D.i64 = Bv.i64 == ~0ull ? 0 : (uint64_t)(S64(A) % S64(Bv));
+})
+IBINS(0x82, {
+	if (Bv.i64 == 0)
 		TRAP(WASM_TRAP_DIV_ZERO);
-	D.i64 = A.i64 % B.i64;
-	pc += 4;
-	NEXT();
-	BIN(0x83, i64, A.i64 & B.i64)
-	BIN(0x84, i64, A.i64 | B.i64)
-	BIN(0x85, i64, A.i64 ^ B.i64)
-	BIN(0x86, i64, A.i64 << (B.i64 & 63))
-	BIN(0x87, i64, (uint64_t)(S64(A) >> (B.i64 & 63)))
-	BIN(0x88, i64, A.i64 >> (B.i64 & 63))
-	BIN(0x89, i64, (A.i64 << (B.i64 & 63)) | (A.i64 >> ((64 - B.i64) & 63)))
-	BIN(0x8a, i64, (A.i64 >> (B.i64 & 63)) | (A.i64 << ((64 - B.i64) & 63)))
+	D.i64 = A.i64 % Bv.i64;
+})
+	IBIN(0x83, i64, A.i64 & Bv.i64)
+	IBIN(0x84, i64, A.i64 | Bv.i64)
+	IBIN(0x85, i64, A.i64 ^ Bv.i64)
+	IBIN(0x86, i64, A.i64 << (Bv.i64 & 63))
+	IBIN(0x87, i64, (uint64_t)(S64(A) >> (Bv.i64 & 63)))
+	IBIN(0x88, i64, A.i64 >> (Bv.i64 & 63))
+	IBIN(0x89, i64, (A.i64 << (Bv.i64 & 63)) | (A.i64 >> ((64 - Bv.i64) & 63)))
+	IBIN(0x8a, i64, (A.i64 >> (Bv.i64 & 63)) | (A.i64 << ((64 - Bv.i64) & 63)))
 	/* abs/neg/copysign are bit operations (exact on NaNs, spec 4.3.3) */
 	UN(0x8b, i32, A.i32 & 0x7fffffffu)
 	UN(0x8c, i32, A.i32 ^ 0x80000000u)
@@ -506,40 +615,106 @@ op_0x82:
 	TSAT(0xe6, f64, i64, uint64_t, int64_t, A.f64 >= -9223372036854775808.0, A.f64 < 9223372036854775808.0, INT64_MIN, INT64_MAX)
 	TSAT(0xe7, f64, i64, uint64_t, uint64_t, A.f64 > -1.0, A.f64 < 18446744073709551616.0, 0, UINT64_MAX)
 
+	/* ---- fused "a OP (src SHIFT imm)" (i32) ---- */
+#define SHF(n, OPR, SH)                                          \
+	shf_##n : {                                              \
+		uint32_t x_ = fp[pc[3]].i32, s_ = pc[4] & 31;    \
+		uint32_t y_ = SH;                                \
+		D.i32 = A.i32 OPR y_;                            \
+		pc += 5;                                         \
+		NEXT();                                          \
+	}
+#define SHL_ (x_ << s_)
+#define SHRU_ (x_ >> s_)
+#define ROTL_ ((x_ << s_) | (x_ >> ((32 - s_) & 31)))
+	SHF(0, ^, SHL_)
+	SHF(1, ^, SHRU_)
+	SHF(2, ^, ROTL_)
+	SHF(3, |, SHL_)
+	SHF(4, |, SHRU_)
+	SHF(5, |, ROTL_)
+	SHF(6, +, SHL_)
+	SHF(7, +, SHRU_)
+	SHF(8, +, ROTL_)
+	SHF(9, &, SHL_)
+	SHF(10, &, SHRU_)
+	SHF(11, &, ROTL_)
+
 	/* ---- control ---- */
 l_OP_UNREACHABLE:
 	TRAP(WASM_TRAP_UNREACHABLE);
+	/* Taken branch through the target word pc[k]. A backward branch is a loop back-edge: it
+	 * charges the loop's per-iteration cost, held in the word after the target. */
+#define JUMP(k)                                          \
+	do {                                             \
+		int32_t o_ = (int32_t)pc[k];             \
+		if (o_ < 0)                              \
+			fuel -= pc[(k) + 1];             \
+		pc = pc + (k) + o_;                      \
+		if (fuel < 0)                            \
+			goto fuel_slow;                  \
+	} while (0)
 l_OP_BR:
-	pc = pc + 1 + (int32_t)pc[1];
+	JUMP(1);
 	NEXT();
 l_OP_BR_IF:
 	if (fp[pc[1]].i32)
-		pc = pc + 2 + (int32_t)pc[2];
+		JUMP(2);
 	else
-		pc += 3;
+		pc += 4;
 	NEXT();
 l_OP_BR_UNLESS:
 	if (!fp[pc[1]].i32)
-		pc = pc + 2 + (int32_t)pc[2];
+		JUMP(2);
 	else
-		pc += 3;
+		pc += 4;
 	NEXT();
 l_OP_BR_TABLE: {
 	uint32_t i = fp[pc[1]].i32, n = pc[2];
 	if (i >= n - 1)
 		i = n - 1;
-	pc = pc + 3 + i + (int32_t)pc[3 + i];
+	JUMP(3 + 2 * i);
 	NEXT();
 }
+	/* fused i32 compare-and-branch: pc[1] = a, pc[2] = b slot (BRC) or immediate (BRCI) */
+#define BRC(n, cond)                                                            \
+	brc_##n : {                                                             \
+		uint32_t x = fp[pc[1]].i32, y = fp[pc[2]].i32;                  \
+		if (cond)                                                       \
+			JUMP(3);                                                \
+		else                                                            \
+			pc += 5;                                                \
+		NEXT();                                                         \
+	}                                                                       \
+	brci_##n : {                                                            \
+		uint32_t x = fp[pc[1]].i32, y = pc[2];                          \
+		if (cond)                                                       \
+			JUMP(3);                                                \
+		else                                                            \
+			pc += 5;                                                \
+		NEXT();                                                         \
+	}
+	BRC(0x46, x == y)
+	BRC(0x47, x != y)
+	BRC(0x48, (int32_t)x < (int32_t)y)
+	BRC(0x49, x < y)
+	BRC(0x4a, (int32_t)x > (int32_t)y)
+	BRC(0x4b, x > y)
+	BRC(0x4c, (int32_t)x <= (int32_t)y)
+	BRC(0x4d, x <= y)
+	BRC(0x4e, (int32_t)x >= (int32_t)y)
+	BRC(0x4f, x >= y)
 l_OP_FUEL:
 	fuel -= pc[1];
-	if (fuel < 0) {
-		root->fuel_chunk = fuel;
-		if ((trap = rt__fuel_slow(root)) != WASM_OK)
-			goto trapped;
-		fuel = root->fuel_chunk;
-	}
 	pc += 2;
+	if (fuel < 0)
+		goto fuel_slow;
+	NEXT();
+fuel_slow: /* the chunk ran out: account it, check fuel and deadline, continue at pc */
+	root->fuel_chunk = fuel;
+	if ((trap = rt__fuel_slow(root)) != WASM_OK)
+		goto trapped;
+	fuel = root->fuel_chunk;
 	NEXT();
 l_OP_RETURN:
 	if (fr == frames)
@@ -553,11 +728,24 @@ l_OP_RETURN:
 	}
 	RELOAD_MEM();
 	NEXT();
-l_OP_CALL:
-	callee = in->own_funcs + (pc[1] - m->nfunc_imports);
-	base = pc[2];
-	pc += 3;
-	goto enter;
+l_OP_CALL: { /* a function of this module: no host check, no instance switch */
+	const struct rt_code *cc = &m->code[pc[1] - m->nfunc_imports];
+	wasm_value *nfp = fp + pc[2];
+	if (fr == frames_end || nfp + cc->frame_size > stack_end)
+		TRAP(WASM_TRAP_STACK_EXHAUSTED);
+	fr->pc = pc + 3;
+	fr->fp = fp;
+	fr->inst = in;
+	fr++;
+	fp = nfp;
+	for (uint32_t k = cc->nparams; k < cc->nlocals; k++)
+		fp[k].i64 = 0;
+	pc = cc->ops;
+	fuel -= cc->entry_fuel;
+	if (fuel < 0)
+		goto fuel_slow;
+	NEXT();
+}
 l_OP_CALL_IMPORT:
 	callee = in->funcs[pc[1]];
 	base = pc[2];
@@ -601,19 +789,15 @@ enter:
 		fp = nfp;
 		for (uint32_t k = cc->nparams; k < cc->nlocals; k++)
 			fp[k].i64 = 0;
-		fuel -= cc->entry_fuel;
-		if (fuel < 0) {
-			root->fuel_chunk = fuel;
-			if ((trap = rt__fuel_slow(root)) != WASM_OK)
-				goto trapped;
-			fuel = root->fuel_chunk;
-		}
 		if (ci != in) {
 			in = ci;
 			m = in->m;
 			RELOAD_MEM();
 		}
 		pc = cc->ops;
+		fuel -= cc->entry_fuel;
+		if (fuel < 0)
+			goto fuel_slow;
 		NEXT();
 	}
 l_OP_SELECT:
@@ -623,6 +807,11 @@ l_OP_SELECT:
 l_OP_COPY:
 	D = A;
 	pc += 3;
+	NEXT();
+l_OP_COPY2:
+	D = A;
+	fp[pc[3]] = fp[pc[4]];
+	pc += 5;
 	NEXT();
 l_OP_CONST32:
 	D.i64 = pc[2];
@@ -642,6 +831,14 @@ l_OP_GLOBAL_SET:
 	NEXT();
 
 	/* ---- memory ---- */
+	/* Bulk operations cost fuel in proportion to the bytes they touch (one unit per 64), so a
+	 * guest cannot do unbounded work per instruction within its budget. */
+#define BULK_FUEL(bytes)                         \
+	do {                                     \
+		fuel -= (int64_t)((bytes) >> 6); \
+		if (fuel < 0)                    \
+			goto fuel_slow;          \
+	} while (0)
 l_OP_MEMORY_SIZE:
 	D.i32 = (uint32_t)(memsize / RT_PAGE);
 	pc += 2;
@@ -657,6 +854,7 @@ l_OP_MEMORY_FILL: {
 		TRAP(WASM_TRAP_OOB_MEMORY);
 	memset(mem + d, (int)(uint8_t)fp[pc[2]].i32, n);
 	pc += 4;
+	BULK_FUEL(n);
 	NEXT();
 }
 l_OP_MEMORY_COPY: {
@@ -665,6 +863,7 @@ l_OP_MEMORY_COPY: {
 		TRAP(WASM_TRAP_OOB_MEMORY);
 	memmove(mem + d, mem + s, n);
 	pc += 4;
+	BULK_FUEL(n);
 	NEXT();
 }
 l_OP_MEMORY_INIT: {
@@ -676,6 +875,7 @@ l_OP_MEMORY_INIT: {
 	if (n)
 		memcpy(mem + d, seg->bytes + s, n);
 	pc += 5;
+	BULK_FUEL(n);
 	NEXT();
 }
 l_OP_DATA_DROP:
@@ -719,6 +919,7 @@ l_OP_TABLE_FILL: {
 	for (uint64_t k = 0; k < n; k++)
 		t->elems[i + k] = v;
 	pc += 5;
+	BULK_FUEL(n * 8);
 	NEXT();
 }
 l_OP_TABLE_COPY: {
@@ -729,6 +930,7 @@ l_OP_TABLE_COPY: {
 	if (n)
 		memmove(td->elems + d, ts->elems + s, n * sizeof *td->elems);
 	pc += 6;
+	BULK_FUEL(n * 8);
 	NEXT();
 }
 l_OP_TABLE_INIT: {
@@ -741,6 +943,7 @@ l_OP_TABLE_INIT: {
 	for (uint64_t k = 0; k < n; k++)
 		t->elems[d + k] = rt__constexpr_ref(in, &seg->items[s + k]);
 	pc += 6;
+	BULK_FUEL(n * 8);
 	NEXT();
 }
 l_OP_ELEM_DROP:

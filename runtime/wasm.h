@@ -121,8 +121,10 @@ int wasm_imports_add_instance(wasm_imports *imp, const char *module, wasm_instan
 
 /* Per-instance limits. Zero fields mean "no limit" (or the module's own maximum). */
 struct wasm_limits {
-	uint64_t fuel;             /* instruction budget, counted per basic block at loop back-edges
-				    * and calls; 0 = unlimited. Consumed across invocations. */
+	uint64_t fuel;             /* instruction budget, charged per block of straight-line code at
+				    * function entry and loop back-edges (bulk memory/table operations
+				    * add one unit per 64 bytes); 0 = unlimited. Consumed across
+				    * invocations. */
 	uint64_t deadline_ns;      /* absolute CLOCK_MONOTONIC time in ns; 0 = none */
 	uint64_t max_memory_bytes; /* cap on linear memory below the module's maximum; 0 = none */
 	uint32_t max_call_depth;   /* nested Wasm calls; 0 = default (WASM_DEFAULT_CALL_DEPTH) */
@@ -167,7 +169,8 @@ int wasm_instance_exit_code(const wasm_instance *inst);
 /* Fuel left (the limit minus what was consumed); UINT64_MAX if unlimited. */
 uint64_t wasm_instance_fuel_left(const wasm_instance *inst);
 
-/* Replaces the limits of an instance between invocations (fuel is reset to lim->fuel). */
+/* Replaces the fuel, deadline and call-depth limits of an instance between invocations (fuel is
+ * reset to lim->fuel; NULL = no limits). The memory cap stays as set at instantiation. */
 void wasm_instance_set_limits(wasm_instance *inst, const struct wasm_limits *lim);
 
 /* Embedder data attached to the instance (e.g. the WASI context). Not owned by the engine. */

@@ -24,7 +24,7 @@
 
 #define MAX_DUE 256
 #define DEFAULT_LOCK_KEY 0x45504c4eLL /* "EPLN" */
-#define MIN_GAP_MS 20                 /* at most one wake-up tick per 20 ms under load */
+#define MIN_GAP_MS 100                /* at most one wake-up tick per 100 ms under load */
 
 struct sch_runner {
 	char *db_url;
@@ -175,7 +175,10 @@ static bool pg_ensure(struct sch_runner *r)
 		pg_drop(r);
 		return false;
 	}
-	res = PQexec(r->pg, "LISTEN " SCH_NOTIFY_CHANNEL);
+	/* If this host vanishes without closing its socket, PostgreSQL notices within about
+	 * 10 s (keepalives on its side of this session) and frees the leader lock. */
+	res = PQexec(r->pg, "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2;"
+			    " SET tcp_keepalives_count = 3; LISTEN " SCH_NOTIFY_CHANNEL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		log_warn("scheduler: LISTEN failed: %s", PQerrorMessage(r->pg));
 		PQclear(res);
@@ -424,10 +427,16 @@ static void *run(void *arg)
 		if (r->pg != NULL)
 			publish(r);
 		/* Wake-ups are rate-limited so a storm of reports does not become a storm of
-		 * ticks; the timer still fires every tick_ms. */
+		 * ticks: at least MIN_GAP_MS between ticks, and at least three times what the
+		 * last tick took, so planning a large fleet keeps to a quarter of a core. The
+		 * timer still fires every tick_ms. */
 		int64_t spent = sch_now_ms() - started;
-		if (spent < MIN_GAP_MS) {
-			struct timespec ts = {0, (long)(MIN_GAP_MS - spent) * 1000000L};
+		int64_t gap = spent * 3 > MIN_GAP_MS ? spent * 3 : MIN_GAP_MS;
+		if (gap > r->tick_ms)
+			gap = r->tick_ms;
+		if (spent < gap) {
+			struct timespec ts = {(time_t)((gap - spent) / 1000),
+					      (long)((gap - spent) % 1000) * 1000000L};
 			nanosleep(&ts, NULL);
 		}
 		if (!wait_for(r, r->tick_ms))

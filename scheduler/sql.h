@@ -54,21 +54,27 @@
 	" ON CONFLICT (deployment_id, idx) DO UPDATE SET state = EXCLUDED.state," \
 	"  started_at = EXCLUDED.started_at, baking_at = EXCLUDED.baking_at"
 
-#define SCH_SQL_UPSERT_DEP_POP \
+/* Batches: $1 deployment id, then arrays of PoP ids, waves, baselines. */
+#define SCH_SQL_UPSERT_DEP_POPS \
 	"INSERT INTO deployment_pops (deployment_id, pop_id, wave, base_requests, base_errors)" \
-	" VALUES ($1::uuid, $2::uuid, $3::int, $4::bigint, $5::bigint)" \
+	" SELECT $1::uuid, u.* FROM unnest($2::uuid[], $3::int[], $4::bigint[], $5::bigint[]) AS u" \
 	" ON CONFLICT (deployment_id, pop_id) DO UPDATE SET wave = EXCLUDED.wave," \
 	"  base_requests = EXCLUDED.base_requests, base_errors = EXCLUDED.base_errors"
 
+/* $1 PoP ids, $2 module id, $3 versions. */
 #define SCH_SQL_SET_DESIRED \
-	"INSERT INTO desired_modules (pop_id, module_id, version) VALUES ($1::uuid, $2::uuid, $3::int)" \
+	"INSERT INTO desired_modules (pop_id, module_id, version)" \
+	" SELECT u.p, $2::uuid, u.v FROM unnest($1::uuid[], $3::int[]) AS u (p, v)" \
 	" ON CONFLICT (pop_id, module_id) DO UPDATE SET version = EXCLUDED.version, updated_at = now()"
 
+/* $1 PoP ids, $2 module id. */
 #define SCH_SQL_DEL_DESIRED \
-	"DELETE FROM desired_modules WHERE pop_id = $1::uuid AND module_id = $2::uuid"
+	"DELETE FROM desired_modules WHERE module_id = $2::uuid AND pop_id = ANY ($1::uuid[])"
 
+/* $1 PoP ids: each gets a new generation. */
 #define SCH_SQL_BUMP_GENERATION \
-	"INSERT INTO pop_desired (pop_id, generation) VALUES ($1::uuid, nextval('desired_generation_seq'))" \
+	"INSERT INTO pop_desired (pop_id, generation)" \
+	" SELECT p, nextval('desired_generation_seq') FROM unnest($1::uuid[]) AS p" \
 	" ON CONFLICT (pop_id) DO UPDATE SET generation = EXCLUDED.generation"
 
 #define SCH_SQL_SET_STABLE \

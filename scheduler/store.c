@@ -11,12 +11,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/buf.h"
 #include "scheduler/sql.h"
 
 static int db_err(PGconn *c, char *err, size_t errlen, const char *what);
 static PGresult *q(PGconn *c, const char *sql, int n, const char *const *params);
 static bool cmd(PGconn *c, const char *sql, int n, const char *const *params);
-static int64_t ms_of(const char *epoch_ms_text);
+static int64_t num_of(const char *epoch_ms_text);
 static void ms_text(int64_t ms, char out[32]);
 static int load_fleet(PGconn *c, struct sch_loaded *l, char *err, size_t errlen);
 static int commit_step(PGconn *c, struct sch_loaded *l, const struct sch_plan *plan,
@@ -72,7 +73,7 @@ static bool cmd(PGconn *c, const char *sql, int n, const char *const *params)
 	return r != NULL;
 }
 
-static int64_t ms_of(const char *s)
+static int64_t num_of(const char *s)
 {
 	return s && *s ? (int64_t)strtoll(s, NULL, 10) : 0;
 }
@@ -89,7 +90,7 @@ void sch_loaded_free(struct sch_loaded *l)
 	sch_strategy_free(&l->strategy);
 	free(l->pops);
 	free(l->pop_ids);
-	free(l->orig_desired);
+	free(l->orig_pops);
 	free(l->agents);
 	memset(l, 0, sizeof *l);
 }
@@ -111,9 +112,8 @@ static int load_fleet(PGconn *c, struct sch_loaded *l, char *err, size_t errlen)
 	rows = PQntuples(r);
 	l->pops = calloc((size_t)rows + 1, sizeof *l->pops);
 	l->pop_ids = calloc((size_t)rows + 1, sizeof *l->pop_ids);
-	l->orig_desired = calloc((size_t)rows + 1, sizeof *l->orig_desired);
 	l->agents = calloc((size_t)rows + 1, sizeof *l->agents);
-	if (l->pops == NULL || l->pop_ids == NULL || l->orig_desired == NULL || l->agents == NULL) {
+	if (l->pops == NULL || l->pop_ids == NULL || l->agents == NULL) {
 		PQclear(r);
 		snprintf(err, errlen, "out of memory loading %d fleet rows", rows);
 		return SCH_E_NOMEM;
@@ -129,10 +129,9 @@ static int load_fleet(PGconn *c, struct sch_loaded *l, char *err, size_t errlen)
 			snprintf(l->pop_ids[np], sizeof l->pop_ids[np], "%s", PQgetvalue(r, i, 0));
 			snprintf(pop->name, sizeof pop->name, "%s", PQgetvalue(r, i, 1));
 			pop->desired = atoi(PQgetvalue(r, i, 2));
-			l->orig_desired[np] = pop->desired;
 			pop->wave = PQgetisnull(r, i, 3) ? -1 : atoi(PQgetvalue(r, i, 3));
-			pop->base_requests = ms_of(PQgetvalue(r, i, 4));
-			pop->base_errors = ms_of(PQgetvalue(r, i, 5));
+			pop->base_requests = num_of(PQgetvalue(r, i, 4));
+			pop->base_errors = num_of(PQgetvalue(r, i, 5));
 			pop->agents = &l->agents[na];
 			pop->nagents = 0;
 			np++;
@@ -142,7 +141,7 @@ static int load_fleet(PGconn *c, struct sch_loaded *l, char *err, size_t errlen)
 			continue;
 		struct sch_agent_obs *a = &l->agents[na++];
 		pop->nagents++;
-		a->last_seen_ms = ms_of(PQgetvalue(r, i, 7));
+		a->last_seen_ms = num_of(PQgetvalue(r, i, 7));
 		a->running_version = PQgetisnull(r, i, 8) ? 0 : atoi(PQgetvalue(r, i, 8));
 		if (PQgetisnull(r, i, 9))
 			a->target = SCH_OBS_NONE;
@@ -150,12 +149,18 @@ static int load_fleet(PGconn *c, struct sch_loaded *l, char *err, size_t errlen)
 			a->target = strcmp(PQgetvalue(r, i, 9), "active") == 0 ? SCH_OBS_ACTIVE
 									      : SCH_OBS_FAILED;
 		snprintf(a->target_error, sizeof a->target_error, "%s", PQgetvalue(r, i, 10));
-		a->requests_total = ms_of(PQgetvalue(r, i, 11));
-		a->errors_total = ms_of(PQgetvalue(r, i, 12));
+		a->requests_total = num_of(PQgetvalue(r, i, 11));
+		a->errors_total = num_of(PQgetvalue(r, i, 12));
 	}
 	l->npops = np;
 	l->nagents = na;
 	PQclear(r);
+	l->orig_pops = malloc((np + 1) * sizeof *l->orig_pops);
+	if (l->orig_pops == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return SCH_E_NOMEM;
+	}
+	memcpy(l->orig_pops, l->pops, np * sizeof *l->pops);
 	return 0;
 }
 
@@ -218,11 +223,106 @@ int sch_store_load(PGconn *c, const char *id, const char *tenant_id, bool for_up
 		if (idx < 0 || idx >= SCH_MAX_WAVES)
 			continue;
 		out->d.waves[idx].state = ws < 0 ? SCH_WAVE_PENDING : (enum sch_wave_state)ws;
-		out->d.waves[idx].started_ms = ms_of(PQgetvalue(r, i, 2));
-		out->d.waves[idx].baking_ms = ms_of(PQgetvalue(r, i, 3));
+		out->d.waves[idx].started_ms = num_of(PQgetvalue(r, i, 2));
+		out->d.waves[idx].baking_ms = num_of(PQgetvalue(r, i, 3));
 	}
 	PQclear(r);
 	return load_fleet(c, out, err, errlen);
+}
+
+/* A PostgreSQL array literal of uuids or integers (no element needs quoting). */
+struct arr {
+	struct buf b;
+	size_t n;
+};
+
+static bool arr_add(struct arr *a, const char *item)
+{
+	return buf_puts(&a->b, a->n++ ? "," : "{") && buf_puts(&a->b, item);
+}
+
+static const char *arr_text(struct arr *a)
+{
+	if (a->n == 0)
+		return buf_puts(&a->b, "{}") ? a->b.data : NULL;
+	return buf_puts(&a->b, "}") ? a->b.data : NULL;
+}
+
+/* Writes what changed about the PoPs in a few statements, whatever the fleet's size: their
+ * assignment in this deployment, their desired version and, for those, a new generation. */
+static int write_pops(PGconn *c, struct sch_loaded *l, char *err, size_t errlen)
+{
+	struct arr ids = {0}, waves = {0}, breq = {0}, berr = {0};
+	struct arr set_ids = {0}, set_vers = {0}, del_ids = {0}, bump = {0};
+	char num[32];
+	bool ok = true;
+	int rc = 0;
+
+	for (size_t i = 0; i < l->npops && ok; i++) {
+		const struct sch_pop *p = &l->pops[i], *o = &l->orig_pops[i];
+		if (p->wave >= 0 && (p->wave != o->wave || p->base_requests != o->base_requests ||
+				     p->base_errors != o->base_errors)) {
+			ok = ok && arr_add(&ids, l->pop_ids[i]);
+			snprintf(num, sizeof num, "%d", p->wave);
+			ok = ok && arr_add(&waves, num);
+			ms_text(p->base_requests, num);
+			ok = ok && arr_add(&breq, num);
+			ms_text(p->base_errors, num);
+			ok = ok && arr_add(&berr, num);
+		}
+		if (p->desired != o->desired) {
+			ok = ok && arr_add(&bump, l->pop_ids[i]);
+			if (p->desired > 0) {
+				ok = ok && arr_add(&set_ids, l->pop_ids[i]);
+				snprintf(num, sizeof num, "%d", p->desired);
+				ok = ok && arr_add(&set_vers, num);
+			} else {
+				ok = ok && arr_add(&del_ids, l->pop_ids[i]);
+			}
+		}
+	}
+	if (!ok) {
+		snprintf(err, errlen, "out of memory");
+		rc = SCH_E_NOMEM;
+		goto out;
+	}
+	if (ids.n > 0) {
+		const char *p[5] = {l->d.id, arr_text(&ids), arr_text(&waves), arr_text(&breq),
+				    arr_text(&berr)};
+		if (!cmd(c, SCH_SQL_UPSERT_DEP_POPS, 5, p)) {
+			rc = db_err(c, err, errlen, "write PoP assignments");
+			goto out;
+		}
+	}
+	if (set_ids.n > 0) {
+		const char *p[3] = {arr_text(&set_ids), l->module_id, arr_text(&set_vers)};
+		if (!cmd(c, SCH_SQL_SET_DESIRED, 3, p)) {
+			rc = db_err(c, err, errlen, "write desired state");
+			goto out;
+		}
+	}
+	if (del_ids.n > 0) {
+		const char *p[2] = {arr_text(&del_ids), l->module_id};
+		if (!cmd(c, SCH_SQL_DEL_DESIRED, 2, p)) {
+			rc = db_err(c, err, errlen, "remove desired state");
+			goto out;
+		}
+	}
+	if (bump.n > 0) {
+		const char *p[1] = {arr_text(&bump)};
+		if (!cmd(c, SCH_SQL_BUMP_GENERATION, 1, p))
+			rc = db_err(c, err, errlen, "bump generations");
+	}
+out:
+	buf_free(&ids.b);
+	buf_free(&waves.b);
+	buf_free(&breq.b);
+	buf_free(&berr.b);
+	buf_free(&set_ids.b);
+	buf_free(&set_vers.b);
+	buf_free(&del_ids.b);
+	buf_free(&bump.b);
+	return rc;
 }
 
 /* Writes the step's outcome. The caller has the deployment row locked and commits after. */
@@ -230,7 +330,8 @@ static int commit_step(PGconn *c, struct sch_loaded *l, const struct sch_plan *p
 		       enum sch_dep_state old_state, const struct sch_actor *actor,
 		       char *err, size_t errlen)
 {
-	char cw[16], idx[16], a[32], b[32], wave[16], at[32], v[16];
+	char cw[16], idx[24], a[32], b[32], wave[16], at[32], v[16];
+	int rc;
 
 	snprintf(cw, sizeof cw, "%d", l->d.current_wave);
 	{
@@ -249,27 +350,8 @@ static int commit_step(PGconn *c, struct sch_loaded *l, const struct sch_plan *p
 		if (!cmd(c, SCH_SQL_UPSERT_WAVE, 5, p))
 			return db_err(c, err, errlen, "write wave");
 	}
-	for (size_t i = 0; i < l->npops; i++) {
-		const struct sch_pop *pop = &l->pops[i];
-		if (pop->wave >= 0) {
-			char br[32], be[32];
-			snprintf(wave, sizeof wave, "%d", pop->wave);
-			ms_text(pop->base_requests, br);
-			ms_text(pop->base_errors, be);
-			const char *p[5] = {l->d.id, l->pop_ids[i], wave, br, be};
-			if (!cmd(c, SCH_SQL_UPSERT_DEP_POP, 5, p))
-				return db_err(c, err, errlen, "write PoP assignment");
-		}
-		if (pop->desired != l->orig_desired[i]) {
-			snprintf(v, sizeof v, "%d", pop->desired);
-			const char *p[3] = {l->pop_ids[i], l->module_id, v};
-			if (!cmd(c, pop->desired > 0 ? SCH_SQL_SET_DESIRED : SCH_SQL_DEL_DESIRED,
-				 pop->desired > 0 ? 3 : 2, p))
-				return db_err(c, err, errlen, "write desired state");
-			if (!cmd(c, SCH_SQL_BUMP_GENERATION, 1, p))
-				return db_err(c, err, errlen, "bump generation");
-		}
-	}
+	if ((rc = write_pops(c, l, err, errlen)) != 0)
+		return rc;
 	if (l->d.state == SCH_DEP_SUCCEEDED && old_state != SCH_DEP_SUCCEEDED) {
 		snprintf(v, sizeof v, "%d", l->d.to_version);
 		const char *p[2] = {l->module_id, v};
@@ -329,13 +411,16 @@ int sch_store_step(PGconn *c, const char *id, const char *tenant_id, enum sch_ac
 	if (rc != 0)
 		goto rollback;
 	for (size_t i = 0; i < l.npops && !changed; i++)
-		changed = l.pops[i].desired != l.orig_desired[i];
+		changed = l.pops[i].desired != l.orig_pops[i].desired ||
+			  l.pops[i].wave != l.orig_pops[i].wave;
 	if (plan.changed || changed) {
 		rc = commit_step(c, &l, &plan, old, actor, err, errlen);
 		if (rc != 0)
 			goto rollback;
-		/* Wake the leader: it publishes the new generations (and plans on). */
-		if (!cmd(c, "SELECT pg_notify('" SCH_NOTIFY_CHANNEL "', 'step')", 0, NULL)) {
+		/* An operator's step wakes the leader, which announces the new generations and
+		 * plans on; the leader's own steps need not (it announces right after). */
+		if (actor != NULL &&
+		    !cmd(c, "SELECT pg_notify('" SCH_NOTIFY_CHANNEL "', 'step')", 0, NULL)) {
 			rc = db_err(c, err, errlen, "notify");
 			goto rollback;
 		}
@@ -392,7 +477,7 @@ int sch_store_unpublished(PGconn *c, struct sch_pub **out, char *err, size_t err
 	for (int i = 0; i < n; i++) {
 		snprintf((*out)[i].pop_id, sizeof (*out)[i].pop_id, "%s", PQgetvalue(r, i, 0));
 		snprintf((*out)[i].pop, sizeof (*out)[i].pop, "%s", PQgetvalue(r, i, 1));
-		(*out)[i].generation = ms_of(PQgetvalue(r, i, 2));
+		(*out)[i].generation = num_of(PQgetvalue(r, i, 2));
 	}
 	PQclear(r);
 	return n;
@@ -443,7 +528,7 @@ int64_t sch_store_generation(PGconn *c, const char *pop_id)
 		PQclear(r);
 		return -1;
 	}
-	g = ms_of(PQgetvalue(r, 0, 0));
+	g = num_of(PQgetvalue(r, 0, 0));
 	PQclear(r);
 	return g;
 }

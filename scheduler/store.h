@@ -39,7 +39,7 @@ struct sch_loaded {
 	struct sch_deployment d;  /* d.strategy points at .strategy above */
 	struct sch_pop *pops;     /* every PoP of the fleet, by name */
 	char (*pop_ids)[37];      /* pops[i]'s uuid */
-	int *orig_desired;        /* desired versions as loaded (to find what changed) */
+	struct sch_pop *orig_pops; /* the PoPs as loaded (to write back only what changed) */
 	struct sch_agent_obs *agents; /* pops[i].agents point into this */
 	size_t npops, nagents;
 };

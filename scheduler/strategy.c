@@ -2,12 +2,13 @@
  * names the offending field so a 422 tells the caller what to fix. */
 #include "scheduler/strategy.h"
 
-#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void set_err(char *err, size_t errlen, const char *fmt, const char *a, long long n);
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static int parse_wave(const json_t *w, size_t idx, const char *const *known, size_t nknown,
 		      struct sch_wave_spec *out, char *err, size_t errlen);
 static int parse_object(const json_t *in, const char *const *known, size_t nknown,
@@ -15,14 +16,15 @@ static int parse_object(const json_t *in, const char *const *known, size_t nknow
 static void set_defaults(struct sch_strategy *s, const char *name);
 static bool name_known(const char *name, const char *const *known, size_t nknown);
 
-static void set_err(char *err, size_t errlen, const char *fmt, const char *a, long long n)
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
-	if (err != NULL && errlen > 0) {
-		/* Every message takes at most one string and one number, in that order. */
-		char tmp[512];
-		snprintf(tmp, sizeof tmp, fmt, a ? a : "", n);
-		snprintf(err, errlen, "%s", tmp);
-	}
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }
 
 static void set_defaults(struct sch_strategy *s, const char *name)
@@ -54,7 +56,7 @@ static int parse_wave(const json_t *w, size_t idx, const char *const *known, siz
 
 	memset(out, 0, sizeof *out);
 	if (!json_is_object(w)) {
-		set_err(err, errlen, "%swaves[%lld] must be an object", "", (long long)idx);
+		set_err(err, errlen, "waves[%lld] must be an object", (long long)idx);
 		return SCH_E_INVALID;
 	}
 	json_object_foreach((json_t *)w, key, v) {
@@ -66,15 +68,14 @@ static int parse_wave(const json_t *w, size_t idx, const char *const *known, siz
 	pops = json_object_get(w, "pops");
 	pct = json_object_get(w, "percent");
 	if ((pops == NULL) == (pct == NULL)) {
-		set_err(err, errlen, "%swaves[%lld] needs exactly one of 'pops' or 'percent'", "",
-			(long long)idx);
+		set_err(err, errlen, "waves[%lld] needs exactly one of 'pops' or 'percent'", (long long)idx);
 		return SCH_E_INVALID;
 	}
 	if (pct != NULL) {
 		if (!json_is_integer(pct) || json_integer_value(pct) < 1 ||
 		    json_integer_value(pct) > 100) {
-			set_err(err, errlen, "%swaves[%lld].percent must be an integer from 1 to 100",
-				"", (long long)idx);
+			set_err(err, errlen, "waves[%lld].percent must be an integer from 1 to 100",
+				(long long)idx);
 			return SCH_E_INVALID;
 		}
 		out->percent = (int)json_integer_value(pct);
@@ -82,8 +83,8 @@ static int parse_wave(const json_t *w, size_t idx, const char *const *known, siz
 	}
 	if (!json_is_array(pops) || json_array_size(pops) == 0 ||
 	    json_array_size(pops) > SCH_MAX_WAVE_POPS) {
-		set_err(err, errlen, "%swaves[%lld].pops must be a non-empty array of PoP names (at most 256)",
-			"", (long long)idx);
+		set_err(err, errlen, "waves[%lld].pops must be a non-empty array of PoP names (at most 256)",
+			(long long)idx);
 		return SCH_E_INVALID;
 	}
 	out->pops = calloc(json_array_size(pops), sizeof *out->pops);
@@ -92,8 +93,7 @@ static int parse_wave(const json_t *w, size_t idx, const char *const *known, siz
 	for (size_t i = 0; i < json_array_size(pops); i++) {
 		const json_t *p = json_array_get(pops, i);
 		if (!json_is_string(p) || json_string_length(p) == 0 || json_string_length(p) > 63) {
-			set_err(err, errlen, "%swaves[%lld].pops must hold PoP names", "",
-				(long long)idx);
+			set_err(err, errlen, "waves[%lld].pops must hold PoP names", (long long)idx);
 			return SCH_E_INVALID;
 		}
 		if (!name_known(json_string_value(p), known, nknown)) {
@@ -118,10 +118,8 @@ static int get_seconds(const json_t *in, const char *key, int64_t min, int64_t *
 		return 0;
 	if (!json_is_integer(v) || json_integer_value(v) < min ||
 	    json_integer_value(v) > SCH_MAX_SECONDS) {
-		char msg[160];
-		snprintf(msg, sizeof msg, "'%%s' must be an integer number of seconds from %lld to %d",
-			 (long long)min, SCH_MAX_SECONDS);
-		set_err(err, errlen, msg, key, 0);
+		set_err(err, errlen, "'%s' must be an integer number of seconds from %lld to %d", key,
+			(long long)min, SCH_MAX_SECONDS);
 		return SCH_E_INVALID;
 	}
 	*out = json_integer_value(v);
@@ -144,18 +142,18 @@ static int parse_object(const json_t *in, const char *const *known, size_t nknow
 		for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
 			ok = ok || strcmp(key, fields[i]) == 0;
 		if (!ok) {
-			set_err(err, errlen, "unknown strategy field '%s'", key, 0);
+			set_err(err, errlen, "unknown strategy field '%s'", key);
 			return SCH_E_INVALID;
 		}
 	}
 	waves = json_object_get(in, "waves");
 	if (!json_is_array(waves) || json_array_size(waves) == 0) {
-		set_err(err, errlen, "%s'waves' must be a non-empty array", "", 0);
+		set_err(err, errlen, "'waves' must be a non-empty array");
 		return SCH_E_INVALID;
 	}
 	/* One slot stays free for the implicit final 100 % wave. */
 	if (json_array_size(waves) > SCH_MAX_WAVES - 1) {
-		set_err(err, errlen, "%sat most %lld waves", "", SCH_MAX_WAVES - 1);
+		set_err(err, errlen, "at most %d waves", SCH_MAX_WAVES - 1);
 		return SCH_E_INVALID;
 	}
 	for (size_t i = 0; i < json_array_size(waves); i++) {
@@ -166,8 +164,8 @@ static int parse_object(const json_t *in, const char *const *known, size_t nknow
 			return rc;
 		if (s->waves[i].percent > 0) {
 			if (s->waves[i].percent <= last_percent) {
-				set_err(err, errlen, "%swaves[%lld].percent must be greater than the percent of the wave before",
-					"", (long long)i);
+				set_err(err, errlen, "waves[%lld].percent must be greater than the percent of the wave before",
+					(long long)i);
 				return SCH_E_INVALID;
 			}
 			last_percent = s->waves[i].percent;
@@ -193,14 +191,14 @@ static int parse_object(const json_t *in, const char *const *known, size_t nknow
 	if ((v = json_object_get(in, "max_error_rate")) != NULL) {
 		if (!json_is_number(v) || !(json_number_value(v) >= 0.0) ||
 		    json_number_value(v) > 1.0) {
-			set_err(err, errlen, "%s'max_error_rate' must be a number from 0 to 1", "", 0);
+			set_err(err, errlen, "'max_error_rate' must be a number from 0 to 1");
 			return SCH_E_INVALID;
 		}
 		s->max_error_rate = json_number_value(v);
 	}
 	if ((v = json_object_get(in, "auto_rollback")) != NULL) {
 		if (!json_is_boolean(v)) {
-			set_err(err, errlen, "%s'auto_rollback' must be true or false", "", 0);
+			set_err(err, errlen, "'auto_rollback' must be true or false");
 			return SCH_E_INVALID;
 		}
 		s->auto_rollback = json_is_true(v);
@@ -235,18 +233,18 @@ int sch_strategy_parse(const json_t *in, const char *const *known_pops, size_t n
 	}
 	if (json_is_string(in)) {
 		set_err(err, errlen, "unknown strategy '%s' (use \"immediate\", \"canary\" or an object)",
-			json_string_value(in), 0);
+			json_string_value(in));
 		memset(out, 0, sizeof *out);
 		return SCH_E_INVALID;
 	}
 	if (!json_is_object(in)) {
-		set_err(err, errlen, "%s'strategy' must be \"immediate\", \"canary\" or an object", "", 0);
+		set_err(err, errlen, "'strategy' must be \"immediate\", \"canary\" or an object");
 		memset(out, 0, sizeof *out);
 		return SCH_E_INVALID;
 	}
 	rc = parse_object(in, known_pops, nknown, out, err, errlen);
 	if (rc == SCH_E_NOMEM)
-		set_err(err, errlen, "%sout of memory", "", 0);
+		set_err(err, errlen, "out of memory");
 	if (rc != 0)
 		sch_strategy_free(out);
 	return rc;

@@ -36,6 +36,9 @@ done
 own_dir=0
 if [ -n "${EDGEPLANE_RUN_DIR:-}" ]; then
 	dir=$EDGEPLANE_RUN_DIR; mkdir -p "$dir"
+	# A kept folder from an earlier run: its database is gone, so start from scratch.
+	rm -rf "$dir/services" "$dir/agent-state" "$dir/signing.key" "$dir/trusted.keys" \
+		"$dir/edgeplane.log" "$dir/agent.log" "$dir/keygen.out"
 else
 	dir=$(mktemp -d /tmp/edgeplane-run.XXXXXX); own_dir=1
 fi
@@ -67,8 +70,8 @@ cleanup() {
 	fi
 	if [ $own_dir -eq 1 ]; then rm -rf "$dir"; fi
 }
-on_signal() { cleanup; exit 130; }
-trap on_signal INT TERM
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
 trap cleanup EXIT
 
 fail() {
@@ -80,20 +83,26 @@ fail() {
 }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# Ports below the kernel's ephemeral range, so an outgoing connection cannot hold the one we
+# pick; a port another program grabs meanwhile is handled by starting again on a new one.
+eph_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "$eph_low" -gt 21000 ] 2>/dev/null || eph_low=32768
 taken_ports=" "
-free_port() {
+pick_port() { # VAR: sets VAR to a free port not handed out before in this run
 	local p i
 	for i in $(seq 1 200); do
-		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % (eph_low - 20000) ))
 		case "$taken_ports" in *" $p "*) continue ;; esac
-		if port_free "$p"; then taken_ports="$taken_ports$p "; echo "$p"; return 0; fi
+		if port_free "$p"; then taken_ports="$taken_ports$p "; printf -v "$1" '%s' "$p"; return 0; fi
 	done
 	echo "run.sh: no free port" >&2; return 1
 }
-wait_http() { # url seconds
+# Waits until url answers 2xx; gives up early when process pid has exited.
+wait_up() { # url pid seconds
 	local i
-	for i in $(seq 1 $(( $2 * 10 ))); do
+	for i in $(seq 1 $(( $3 * 10 ))); do
 		curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null && return 0
+		kill -0 "$2" 2>/dev/null || return 1
 		sleep 0.1
 	done
 	return 1
@@ -104,38 +113,53 @@ step() { echo "==> $*" >&2; }
 step "starting PostgreSQL and Redis"
 # Our own folder, even when the caller has services of its own (e.g. under make test).
 export EDGEPLANE_SERVICES_DIR=$dir/services
-svc=$("$top/scripts/services.sh" start) || fail "could not start PostgreSQL and Redis"
-services_started=1
+# services.sh picks its ports itself; one taken by someone else in the meantime makes a start
+# fail, so clear up and try again a few times.
+svc=""
+for attempt in 1 2 3; do
+	services_started=1
+	if svc=$("$top/scripts/services.sh" start); then break; fi
+	svc=""
+	"$top/scripts/services.sh" stop >/dev/null 2>&1 || true
+	rm -rf "$EDGEPLANE_SERVICES_DIR"
+	services_started=0
+	echo "run.sh: PostgreSQL/Redis did not start (attempt $attempt); trying again" >&2
+done
+[ -n "$svc" ] || fail "could not start PostgreSQL and Redis"
 eval "$svc"
 
-cp_port=${EDGEPLANE_RUN_CP_PORT:-$(free_port)}
-taken_ports="$taken_ports$cp_port "
-edge_port=${EDGEPLANE_RUN_EDGE_PORT:-$(free_port)}
-taken_ports="$taken_ports$edge_port "
-admin_port=${EDGEPLANE_RUN_ADMIN_PORT:-$(free_port)}
-cp_url=http://127.0.0.1:$cp_port
-
-export EDGEPLANE_LISTEN=127.0.0.1:$cp_port
 export EDGEPLANE_SIGNING_KEY=$dir/signing.key
 export EDGEPLANE_WEB_ROOT=${EDGEPLANE_WEB_ROOT:-$top/web}
 
 # ---- control plane -----------------------------------------------------------------------------
-step "control plane: keygen, migrate, admin token, serve on $cp_url"
+step "control plane: keygen, migrate, admin token"
 "$bin/edgeplane" keygen --out "$EDGEPLANE_SIGNING_KEY" > "$dir/keygen.out" 2>>"$dir/edgeplane.log" \
 	|| fail "edgeplane keygen failed"
 "$bin/edgeplane" migrate >>"$dir/edgeplane.log" 2>&1 || fail "edgeplane migrate failed"
 admin_token=$("$bin/edgeplane" token create --role admin --name run-admin 2>>"$dir/edgeplane.log" | head -n 1) \
 	|| fail "edgeplane token create failed"
 case "$admin_token" in ept_*) ;; *) fail "edgeplane token create printed no token" ;; esac
-"$bin/edgeplane" serve >>"$dir/edgeplane.log" 2>&1 &
-cp_pid=$!
-wait_http "$cp_url/healthz" 30 || fail "the control plane did not become healthy"
+# setsid: a Ctrl-C in the terminal reaches this script only, which then stops the programs in
+# order (agent first) instead of them racing to exit on their own.
+for attempt in 1 2 3 4 5; do
+	cp_port=${EDGEPLANE_RUN_CP_PORT:-}
+	[ -n "$cp_port" ] || pick_port cp_port
+	cp_url=http://127.0.0.1:$cp_port
+	EDGEPLANE_LISTEN=127.0.0.1:$cp_port setsid "$bin/edgeplane" serve >>"$dir/edgeplane.log" 2>&1 &
+	cp_pid=$!
+	wait_up "$cp_url/healthz" "$cp_pid" 30 && break
+	stop_pid "$cp_pid"; cp_pid=""
+	# Only a port taken meanwhile is worth another try, and only when we chose it.
+	[ -z "${EDGEPLANE_RUN_CP_PORT:-}" ] || break
+done
+[ -n "$cp_pid" ] || fail "the control plane did not become healthy"
+step "control plane serving on $cp_url"
 
 export EDGECTL_URL=$cp_url EDGECTL_TOKEN=$admin_token
 ctl() { "$bin/edgectl" "$@"; }
 
 # ---- a PoP and its agent -------------------------------------------------------------------------
-step "PoP 'local' and its agent (edge traffic on 127.0.0.1:$edge_port)"
+step "PoP 'local' and its agent"
 ctl pops create local --region local >/dev/null || fail "could not create the PoP"
 agent_token=$(ctl tokens create --role agent --pop local --name local-agent | head -n 1) \
 	|| fail "could not create the agent token"
@@ -145,13 +169,23 @@ ctl keys list --trust-file > "$dir/trusted.keys" || fail "could not read the sig
 grep -q '^[0-9a-f]\{16\} ' "$dir/trusted.keys" || fail "no signing key in GET /v1/keys"
 
 mkdir -p "$dir/agent-state"
-EDGE_AGENT_CONTROL_PLANE=$cp_url EDGE_AGENT_TOKEN=$agent_token \
-EDGE_AGENT_REDIS_URL=$EDGEPLANE_REDIS_URL EDGE_AGENT_LISTEN=127.0.0.1:$edge_port \
-EDGE_AGENT_ADMIN_LISTEN=127.0.0.1:$admin_port EDGE_AGENT_STATE_DIR=$dir/agent-state \
-EDGE_AGENT_TRUSTED_KEYS=$dir/trusted.keys \
-	"$bin/edge-agent" >>"$dir/agent.log" 2>&1 &
-agent_pid=$!
-wait_http "http://127.0.0.1:$admin_port/healthz" 30 || fail "the agent did not become healthy"
+for attempt in 1 2 3 4 5; do
+	edge_port=${EDGEPLANE_RUN_EDGE_PORT:-}
+	[ -n "$edge_port" ] || pick_port edge_port
+	admin_port=${EDGEPLANE_RUN_ADMIN_PORT:-}
+	[ -n "$admin_port" ] || pick_port admin_port
+	EDGE_AGENT_CONTROL_PLANE=$cp_url EDGE_AGENT_TOKEN=$agent_token \
+	EDGE_AGENT_REDIS_URL=$EDGEPLANE_REDIS_URL EDGE_AGENT_LISTEN=127.0.0.1:$edge_port \
+	EDGE_AGENT_ADMIN_LISTEN=127.0.0.1:$admin_port EDGE_AGENT_STATE_DIR=$dir/agent-state \
+	EDGE_AGENT_TRUSTED_KEYS=$dir/trusted.keys \
+		setsid "$bin/edge-agent" >>"$dir/agent.log" 2>&1 &
+	agent_pid=$!
+	wait_up "http://127.0.0.1:$admin_port/healthz" "$agent_pid" 30 && break
+	stop_pid "$agent_pid"; agent_pid=""
+	[ -z "${EDGEPLANE_RUN_EDGE_PORT:-}${EDGEPLANE_RUN_ADMIN_PORT:-}" ] || break
+done
+[ -n "$agent_pid" ] || fail "the agent did not become healthy"
+step "agent serving edge traffic on 127.0.0.1:$edge_port"
 
 # ---- the example -------------------------------------------------------------------------------
 step "tenant 'demo' with domain demo.localhost; pushing and deploying hello_handler.wasm"
@@ -188,7 +222,7 @@ Try:
   $bin/edgectl versions list --module hello
   $bin/edgectl deployments list
   $bin/edgectl versions push $guest --module hello      # the same bytes: no new version
-  $bin/edgectl deploy hello@1 --wait
+  $bin/edgectl deploy hello@latest --wait
   $bin/edgectl audit
 
   Dashboard: $cp_url/ui/    API document: $cp_url/v1/openapi.json

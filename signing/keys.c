@@ -175,6 +175,17 @@ int sign_key_save(const sign_key *k, const char *path, char *err, size_t errlen)
 	 * when two keygens race for the same path. */
 	if (link(tmp, path) != 0) {
 		int e = errno;
+		/* File systems without hard links: an exclusive rename is atomic too. */
+		if (e == EPERM || e == ENOTSUP || e == ENOSYS) {
+			if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0) {
+				created = 0; /* the temporary name went away with the rename */
+				linked = 1;
+				rc = SIGN_OK;
+				goto out;
+			}
+			if (errno == EEXIST)
+				e = EEXIST;
+		}
 		if (e == EEXIST)
 			rc = sign__fail(err, errlen, SIGN_E_EXISTS,
 					"%s already exists; refusing to overwrite a key file", path);

@@ -140,6 +140,28 @@ static void put_json_string(char **w, const char *s)
 	*w = o;
 }
 
+static void put_lit(char **w, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	memcpy(*w, lit, n);
+	*w += n;
+}
+
+/* Shortest decimal form, no sign, no leading zeros: the only JSON spelling we accept. */
+static void put_u64(char **w, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		*(*w)++ = tmp[--n];
+}
+
 /* Writes prefix + canonical bytes of m into a fresh buffer. */
 static int build(const struct sign_manifest *m, const char *prefix, char **out, size_t *out_len,
 		 char *err, size_t errlen)
@@ -162,17 +184,23 @@ static int build(const struct sign_manifest *m, const char *prefix, char **out, 
 	w = buf;
 	memcpy(w, prefix, plen);
 	w += plen;
-	w += sprintf(w, "{\"created_at\":");
+	/* memcpy of literals and a hand-rolled integer print: sprintf made building these few
+	 * hundred bytes cost more than a tenth of an Ed25519 signature. */
+	put_lit(&w, "{\"created_at\":");
 	put_json_string(&w, m->created_at);
-	w += sprintf(w, ",\"digest\":");
+	put_lit(&w, ",\"digest\":");
 	put_json_string(&w, m->digest);
-	w += sprintf(w, ",\"key_id\":");
+	put_lit(&w, ",\"key_id\":");
 	put_json_string(&w, m->key_id);
-	w += sprintf(w, ",\"module\":");
+	put_lit(&w, ",\"module\":");
 	put_json_string(&w, m->module);
-	w += sprintf(w, ",\"size\":%llu,\"tenant\":", (unsigned long long)m->size);
+	put_lit(&w, ",\"size\":");
+	put_u64(&w, m->size);
+	put_lit(&w, ",\"tenant\":");
 	put_json_string(&w, m->tenant);
-	w += sprintf(w, ",\"version\":%llu}", (unsigned long long)m->version);
+	put_lit(&w, ",\"version\":");
+	put_u64(&w, m->version);
+	*w++ = '}';
 	*w = '\0';
 	*out = buf;
 	*out_len = (size_t)(w - buf);

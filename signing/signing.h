@@ -143,13 +143,14 @@ int sign_trust_add(sign_trust *t, const char *key_id, const char *pub_b64,
 		   char *err, size_t errlen) SIGN_MUST_CHECK;
 
 /* Parses trust file text ("KEYID BASE64" per line, blanks around fields allowed, '#'
- * comments and blank lines ignored) into a new set in *out. On a bad line returns
- * SIGN_E_MALFORMED_TRUST, err says "malformed trust file line N: <why>" and *out_line (may be
- * NULL) is N (1-based). A key id that does not match its key is a malformed line. */
+ * comments and blank lines ignored) into a new set in *out (caller destroys it; *out is NULL
+ * on any failure). On a bad line returns SIGN_E_MALFORMED_TRUST, err says "malformed trust
+ * file line N: <why>" and *out_line (may be NULL) is N (1-based). A key id that does not
+ * match its key is a malformed line. A file without keys is valid (and trusts nobody). */
 int sign_trust_parse(const char *text, size_t len, sign_trust **out, size_t *out_line,
 		     char *err, size_t errlen) SIGN_MUST_CHECK;
 
-/* sign_trust_parse() of the file at path (SIGN_E_IO if unreadable). */
+/* sign_trust_parse() of the file at path (SIGN_E_IO if unreadable or over 1 MiB). */
 int sign_trust_load(const char *path, sign_trust **out, size_t *out_line,
 		    char *err, size_t errlen) SIGN_MUST_CHECK;
 

@@ -18,49 +18,56 @@ mkdir -p "$out"
 cp "$src"/*.c "$src"/Makefile "$out"/
 make -s -C "$out" all >/dev/null
 
-# A median wall time (seconds) of ROUNDS runs: hyperfine when present, else a date +%s%N loop.
-median_time() {
+# Wall times (seconds, one per line) of one run of each given command, run one after the other:
+# hyperfine -N when present (no shell in between), else date +%s%N around the command.
+time_once() {
 	if command -v hyperfine >/dev/null; then
 		local csv; csv=$(mktemp)
-		hyperfine -N --style none --warmup 1 --runs "$rounds" --export-csv "$csv" "$*" >/dev/null 2>&1
-		awk -F, 'NR==2 { printf "%.6f\n", $4 }' "$csv"
+		hyperfine -N --style none --runs 1 --export-csv "$csv" "$@" >/dev/null 2>&1
+		awk -F, 'NR > 1 { printf "%.6f\n", $2 }' "$csv"
 		rm -f "$csv"
 	else
-		local ts=() t0 t1
-		for _ in $(seq "$rounds"); do
-			t0=$(date +%s%N); "$@" >/dev/null 2>&1; t1=$(date +%s%N)
-			ts+=($(( t1 - t0 )))
+		local c t0 t1
+		for c in "$@"; do
+			t0=$(date +%s%N); $c >/dev/null 2>&1; t1=$(date +%s%N)
+			awk -v d=$(( t1 - t0 )) 'BEGIN { printf "%.6f\n", d / 1e9 }'
 		done
-		printf '%s\n' "${ts[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "%.6f\n", a[int((NR + 1) / 2)] / 1e9 }'
 	fi
 }
 
+median() { sort -n | awk '{ a[NR] = $1 } END { printf "%.6f\n", a[int((NR + 1) / 2)] }'; }
+
+# Median times of native and wasm over `rounds` interleaved rounds (the machine is shared and
+# its load drifts: interleaving keeps each ratio fair). Prints "native wasm".
+pair_times() {
+	local native=$1 wasm=$2 n r tn=() tw=()
+	for r in $(seq "$3"); do
+		mapfile -t n < <(time_once "$native" "$wasm")
+		tn+=("${n[0]}"); tw+=("${n[1]}")
+	done
+	echo "$(printf '%s\n' "${tn[@]}" | median) $(printf '%s\n' "${tw[@]}" | median)"
+}
+
 cd "$out"
+# hello reads its request from the environment: natively from ours (no extra `env` process in
+# the timing), in the engine from --env flags.
+export REQUEST_METHOD=GET PATH_INFO=/bench
+wenv=(--env REQUEST_METHOD=GET --env PATH_INFO=/bench)
 printf '%-14s %12s %12s %9s  %s\n' program native_s wasm_s ratio output
 geo_sum=0; geo_n=0
 for spec in "fib 35" "fib 32" "sha" "nbody" "sort" "hello" "big"; do
 	set -- $spec
 	prog=$1; shift
 	args=("$@")
-	env=(env REQUEST_METHOD=GET PATH_INFO=/bench)
-	wenv=(--env REQUEST_METHOD=GET --env PATH_INFO=/bench)
 	# Same output natively and in the engine?
-	if [ "$prog" = hello ]; then
-		n_out=$("${env[@]}" "./$prog.native" "${args[@]}" | sha256sum)
-		w_out=$("$wasmrun" "${wenv[@]}" "$prog.wasm" "${args[@]}" | sha256sum)
-	else
-		n_out=$("./$prog.native" "${args[@]}" | sha256sum)
-		w_out=$("$wasmrun" "$prog.wasm" "${args[@]}" | sha256sum)
-	fi
+	n_out=$("./$prog.native" "${args[@]}" | sha256sum)
+	w_out=$("$wasmrun" "${wenv[@]}" "$prog.wasm" "${args[@]}" | sha256sum)
 	same=same; [ "$n_out" = "$w_out" ] || same=DIFFERENT
-	if [ "$prog" = hello ]; then
-		tn=$(median_time "${env[@]}" "./$prog.native")
-		tw=$(median_time "$wasmrun" "${wenv[@]}" "$prog.wasm")
-	else
-		tn=$(median_time "./$prog.native" "${args[@]}")
-		tw=$(median_time "$wasmrun" "$prog.wasm" "${args[@]}")
-	fi
-	ratio=$(awk -v a="$tw" -v b="$tn" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')
+	# Start-up programs are short: many more rounds.
+	r=$rounds; case $prog in hello|big) r=$((rounds * 20));; esac
+	read -r tn tw < <(pair_times "$out/$prog.native ${args[*]:-}" \
+		"$wasmrun ${wenv[*]} $out/$prog.wasm ${args[*]:-}" "$r")
+	ratio=$(awk -v a="$tw" -v b="$tn" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')
 	printf '%-14s %12s %12s %8sx  %s\n' "$prog ${args[*]:-}" "$tn" "$tw" "$ratio" "$same"
 	case "$spec" in
 	"fib 35"|sha|nbody|sort)

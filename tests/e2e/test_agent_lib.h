@@ -241,4 +241,209 @@ static TAL_UNUSED unsigned char *agent_wat_hello(const char *text, size_t *len)
 	return agent_wat(wat, len);
 }
 
+/* ---- a fleet: a real edgeplane and three agents on three PoPs (end-to-end tests) ---------- */
+
+#define FLEET_N 3
+static const char *const fleet_pops[FLEET_N] = {"hnd1", "fra1", "iad1"};
+
+struct fleet {
+	struct th_cp cp;
+	struct agent_proc ag[FLEET_N];
+	char trust_path[512];
+	char *dir;
+};
+
+/* An admin API call with a JSON body from a format string; fails the test unless the status is
+ * `want` (0: any). Returns the parsed JSON (new reference; may be NULL). */
+static TAL_UNUSED json_t *fleet_api(struct fleet *f, long want, const char *method, const char *path,
+				    const char *body)
+{
+	struct th_resp r;
+	json_t *j;
+
+	ck_assert_msg(th_http(&r, method, th_cp_url(&f->cp, path), f->cp.admin_token, NULL, body,
+			      body ? strlen(body) : 0, NULL), "%s %s: no answer", method, path);
+	ck_assert_msg(want == 0 || r.status == want, "%s %s: HTTP %ld (want %ld): %s", method, path,
+		      r.status, want, r.body);
+	j = r.json ? json_incref(r.json) : NULL;
+	th_resp_free(&r);
+	return j;
+}
+
+/* Writes the trust file from GET /v1/keys (every key the control plane ever signed with). */
+static TAL_UNUSED void fleet_write_trust(struct fleet *f)
+{
+	json_t *keys = fleet_api(f, 200, "GET", "/v1/keys", NULL), *k;
+	char buf[4096];
+	size_t i, off = 0;
+
+	ck_assert_ptr_nonnull(keys);
+	json_array_foreach(json_object_get(keys, "items"), i, k)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s %s\n",
+					json_string_value(json_object_get(k, "key_id")),
+					json_string_value(json_object_get(k, "public_key")));
+	json_decref(keys);
+	ck_assert_uint_gt(off, 0);
+	ck_assert(th_write_file(f->trust_path, buf, off));
+}
+
+/* Starts edgeplane, creates tenant acme (domain acme.test), the three PoPs with agent tokens,
+ * the trust file, and the agents (extra: more agent environment, may be NULL). */
+static TAL_UNUSED void fleet_start(struct fleet *f, char *const cp_env[], char *const extra[])
+{
+	json_t *j;
+
+	memset(f, 0, sizeof(*f));
+	th_cp_start(&f->cp, cp_env);
+	f->dir = th_tmpdir();
+	snprintf(f->trust_path, sizeof(f->trust_path), "%s/trusted.keys", f->dir);
+	json_decref(fleet_api(f, 201, "POST", "/v1/tenants", "{\"slug\":\"acme\",\"name\":\"Acme\"}"));
+	json_decref(fleet_api(f, 201, "POST", "/v1/tenants/acme/domains", "{\"domain\":\"acme.test\"}"));
+	fleet_write_trust(f);
+	for (int i = 0; i < FLEET_N; i++) {
+		char body[256];
+		snprintf(body, sizeof(body), "{\"name\":\"%s\",\"region\":\"r%d\",\"labels\":{}}",
+			 fleet_pops[i], i);
+		json_decref(fleet_api(f, 201, "POST", "/v1/pops", body));
+		snprintf(body, sizeof(body), "{\"role\":\"agent\",\"pop\":\"%s\",\"name\":\"agent-%s\"}",
+			 fleet_pops[i], fleet_pops[i]);
+		j = fleet_api(f, 201, "POST", "/v1/tokens", body);
+		ck_assert(json_is_string(json_object_get(j, "secret")));
+		agent_init(&f->ag[i], fleet_pops[i], f->cp.url,
+			   json_string_value(json_object_get(j, "secret")), f->trust_path,
+			   th_env("EDGEPLANE_REDIS_URL"));
+		json_decref(j);
+		agent_spawn(&f->ag[i], extra);
+	}
+}
+
+static TAL_UNUSED void fleet_stop(struct fleet *f)
+{
+	for (int i = 0; i < FLEET_N; i++)
+		agent_cleanup(&f->ag[i]);
+	th_cp_stop(&f->cp);
+	th_rmrf(f->dir);
+	free(f->dir);
+}
+
+/* Creates module `name` (when new) and uploads bytes as its next version; returns the version. */
+static TAL_UNUSED long long fleet_upload(struct fleet *f, const char *name, const void *bytes,
+					 size_t len)
+{
+	struct th_resp r;
+	char body[128], path[256];
+	long long v;
+
+	snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
+	json_decref(fleet_api(f, 0, "POST", "/v1/tenants/acme/modules", body));
+	snprintf(path, sizeof(path), "/v1/tenants/acme/modules/%s/versions", name);
+	ck_assert(th_http(&r, "POST", th_cp_url(&f->cp, path), f->cp.admin_token, "application/wasm",
+			  bytes, len, NULL));
+	ck_assert_msg(r.status == 201 || r.status == 200, "upload %s: HTTP %ld: %s", name, r.status,
+		      r.body);
+	v = json_integer_value(json_object_get(r.json, "version"));
+	th_resp_free(&r);
+	return v;
+}
+
+static TAL_UNUSED long long fleet_upload_guest(struct fleet *f, const char *name, const char *guest)
+{
+	size_t len = 0;
+	char file[128];
+	char *bytes;
+	long long v;
+
+	snprintf(file, sizeof(file), "%s.wasm", guest);
+	bytes = th_read_file(th_guest(file), &len);
+	ck_assert_msg(bytes != NULL, "guest %s not built", file);
+	v = fleet_upload(f, name, bytes, len);
+	free(bytes);
+	return v;
+}
+
+/* Route <name>.acme.test/\* to module name. */
+static TAL_UNUSED void fleet_route(struct fleet *f, const char *name)
+{
+	char body[256];
+
+	snprintf(body, sizeof(body), "{\"host\":\"%s.acme.test\",\"path\":\"/*\",\"module\":\"%s\"}",
+		 name, name);
+	json_decref(fleet_api(f, 201, "POST", "/v1/tenants/acme/routes", body));
+}
+
+/* Starts a deployment; returns its id (caller frees). strategy is JSON text. */
+static TAL_UNUSED char *fleet_deploy(struct fleet *f, const char *name, long long version,
+				     const char *strategy)
+{
+	char body[1024];
+	json_t *j;
+	char *id;
+
+	snprintf(body, sizeof(body), "{\"module\":\"%s\",\"version\":%lld,\"strategy\":%s}", name,
+		 version, strategy);
+	j = fleet_api(f, 201, "POST", "/v1/tenants/acme/deployments", body);
+	ck_assert(json_is_string(json_object_get(j, "id")));
+	id = strdup(json_string_value(json_object_get(j, "id")));
+	json_decref(j);
+	return id;
+}
+
+static TAL_UNUSED json_t *fleet_deployment(struct fleet *f, const char *id)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "/v1/tenants/acme/deployments/%s", id);
+	return fleet_api(f, 200, "GET", path, NULL);
+}
+
+/* Waits for the deployment to reach one of the states in `states` ("a|b"); returns it. */
+static TAL_UNUSED json_t *fleet_wait_deployment(struct fleet *f, const char *id, const char *states,
+						int timeout_ms)
+{
+	json_t *d = NULL;
+
+	for (int waited = 0; waited <= timeout_ms; waited += 200) {
+		const char *st;
+		char pat[64];
+		json_decref(d);
+		d = fleet_deployment(f, id);
+		st = json_string_value(json_object_get(d, "state"));
+		snprintf(pat, sizeof(pat), "|%s|", st ? st : "?");
+		char want[256];
+		snprintf(want, sizeof(want), "|%s|", states);
+		if (strstr(want, pat) != NULL)
+			return d;
+		agent_sleep_ms(200);
+	}
+	{
+		char *text = json_dumps(d, JSON_COMPACT);
+		ck_abort_msg("deployment %s never reached %s: %s", id, states, text ? text : "");
+	}
+	return d;
+}
+
+/* Every agent serves module `name` at `version` (X-Edgeplane-Version). */
+static TAL_UNUSED bool fleet_wait_serving(struct fleet *f, const char *name, long long version,
+					  int timeout_ms)
+{
+	char host[128], label[128];
+
+	snprintf(host, sizeof(host), "%s.acme.test", name);
+	snprintf(label, sizeof(label), "%s@%lld", name, version);
+	for (int i = 0; i < FLEET_N; i++)
+		if (!agent_wait_serving(&f->ag[i], host, "/", 200, label, timeout_ms))
+			return false;
+	return true;
+}
+
+/* Runs scripts/services.sh with one command (redis-stop, redis-start, ...). */
+static TAL_UNUSED void fleet_services(const char *cmd)
+{
+	char script[1024];
+	char *argv[] = {"/bin/bash", script, (char *)cmd, NULL};
+
+	snprintf(script, sizeof(script), "%s", th_top("scripts/services.sh"));
+	ck_assert_msg(th_run(argv, NULL, NULL) == 0, "services.sh %s failed", cmd);
+}
+
 #endif

@@ -4,6 +4,11 @@
  * test case; each test uses its own tenant. */
 #include "tests/e2e/test_cli_helpers.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
 #include "cli/cli.h"
 #include "cli/http.h"
 #include "cli/table.h"
@@ -50,34 +55,37 @@ static char *deployer_token(const char *tenant, const char *name)
 
 START_TEST(test_help_everywhere)
 {
-	static const char *const cmds[][2] = {
-		{"tenants", "create"}, {"tenants", "list"}, {"domains", "add"}, {"domains", "list"},
-		{"domains", "rm"}, {"tokens", "create"}, {"tokens", "list"}, {"tokens", "revoke"},
-		{"modules", "create"}, {"modules", "list"}, {"versions", "push"},
-		{"versions", "list"}, {"routes", "add"}, {"routes", "list"}, {"routes", "rm"},
-		{"deploy", NULL}, {"deployments", "list"}, {"deployments", "get"},
-		{"deployments", "pause"}, {"deployments", "resume"}, {"deployments", "promote"},
-		{"deployments", "abort"}, {"rollback", NULL}, {"pops", "list"}, {"keys", "list"},
-		{"verify", NULL}, {"audit", NULL}};
 	struct ctl_out o;
+	size_t n = 0;
 
 	ck_assert_int_eq(ctl(&o, U, A, NULL, "--help", NULL), 0);
 	ck_assert_ptr_nonnull(strstr(o.out, "deployments promote"));
 	ck_assert_ptr_nonnull(strstr(o.out, "EDGECTL_TOKEN"));
 	ctl_free(&o);
-	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "--version", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(o.out, "edgectl "));
+	ctl_free(&o);
+	/* Every command of edgectl's own table answers --help with its usage, without a request
+	 * (no URL given). */
+	for (const struct cli_cmd *c = cli_commands; c->group != NULL; c++, n++) {
 		char want[128];
-		if (cmds[i][1] != NULL)
-			ctl(&o, U, A, NULL, cmds[i][0], cmds[i][1], "--help", NULL);
+		if (c->verb != NULL)
+			ctl(&o, NULL, NULL, NULL, c->group, c->verb, "--help", NULL);
 		else
-			ctl(&o, U, A, NULL, cmds[i][0], "--help", NULL);
-		ck_assert_msg(o.code == 0, "%s %s --help exited %d", cmds[i][0], cmds[i][1], o.code);
-		snprintf(want, sizeof want, "edgectl [global options] %s%s%s", cmds[i][0],
-			 cmds[i][1] ? " " : "", cmds[i][1] ? cmds[i][1] : "");
+			ctl(&o, NULL, NULL, NULL, c->group, "--help", NULL);
+		ck_assert_msg(o.code == 0, "%s %s --help exited %d", c->group,
+			      c->verb ? c->verb : "", o.code);
+		snprintf(want, sizeof want, "edgectl [global options] %s%s%s", c->group,
+			 c->verb ? " " : "", c->verb ? c->verb : "");
 		ck_assert_msg(strstr(o.out, want) != NULL, "help of %s lacks its usage:\n%s", want,
 			      o.out);
 		ctl_free(&o);
 	}
+	/* The list, at least. */
+	ck_assert_uint_ge(n, 27);
+	ck_assert_int_eq(ctl(&o, NULL, NULL, NULL, "deployments", "--help", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(o.out, "edgectl deployments abort"));
+	ctl_free(&o);
 	/* Bad command lines: exit 2 and a message, no request made. */
 	ck_assert_int_eq(ctl(&o, U, A, NULL, "frobnicate", NULL), 2);
 	ck_assert_ptr_nonnull(strstr(o.err, "unknown command"));
@@ -128,6 +136,11 @@ START_TEST(test_tenants_and_domains)
 	ck_assert_int_eq(ctl(&o, U, A, NULL, "tenants", "create", "Not A Slug!", NULL), 1);
 	ck_assert_msg(strstr(o.err, "HTTP 4") != NULL, "stderr: %s", o.err);
 	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "tenants", "create", "--slug", "acme-two", "--name",
+			     "Two", NULL), 0);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "tenants", "create", NULL), 2);
+	ctl_free(&o);
 	ck_assert_int_eq(ctl(&o, U, A, NULL, "tenants", "get", "nobody", NULL), 1);
 	ck_assert_msg(strstr(o.err, "HTTP 404") != NULL, "stderr: %s", o.err);
 	ctl_free(&o);
@@ -175,6 +188,26 @@ START_TEST(test_tokens)
 	ck_assert_int_eq(ctl(&o, U, tok, NULL, "tenants", "list", NULL), 1);
 	ck_assert_msg(strstr(o.err, "HTTP 403") != NULL, "stderr: %s", o.err);
 	ctl_free(&o);
+	/* Another tenant's modules do not exist for it (404, never 403). */
+	make_tenant("tok-other");
+	ck_assert_int_eq(ctl(&o, U, tok, "tok-other", "modules", "list", NULL), 1);
+	ck_assert_msg(strstr(o.err, "HTTP 404") != NULL, "stderr: %s", o.err);
+	ctl_free(&o);
+	/* A reader reads, and is refused writes. */
+	ck_assert_int_eq(ctl(&o, U, A, "tok", "tokens", "create", "--role", "reader", "--name",
+			     "dash", NULL), 0);
+	{
+		char *reader = first_line(o.out);
+		struct ctl_out r;
+		ck_assert_int_eq(ctl(&r, U, reader, "tok", "modules", "list", NULL), 0);
+		ck_assert_ptr_nonnull(strstr(r.out, "m1"));
+		ctl_free(&r);
+		ck_assert_int_eq(ctl(&r, U, reader, "tok", "modules", "create", "m2", NULL), 1);
+		ck_assert_msg(strstr(r.err, "HTTP 403") != NULL, "stderr: %s", r.err);
+		ctl_free(&r);
+		free(reader);
+	}
+	ctl_free(&o);
 	/* Revoked: refused at once. */
 	ck_assert_int_eq(ctl(&o, U, A, NULL, "--json", "tokens", "list", NULL), 0);
 	{
@@ -182,7 +215,7 @@ START_TEST(test_tokens)
 		const char *other = NULL;
 		size_t i;
 		json_array_foreach(items, i, t) {
-			if (strcmp(json_string_value(json_object_get(t, "name")) ?: "", "ci-other") == 0)
+			if (strcmp(jstr(t, "name"), "ci-other") == 0)
 				other = json_string_value(json_object_get(t, "id"));
 		}
 		ck_assert_ptr_nonnull(other);
@@ -224,8 +257,14 @@ START_TEST(test_modules_and_versions)
 	make_tenant("mods");
 	ck_assert_int_eq(ctl(&o, U, A, "mods", "modules", "create", "hello", NULL), 0);
 	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "mods", "modules", "create", "--name", "other", NULL), 0);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "mods", "modules", "create", "Bad Name", NULL), 1);
+	ck_assert_msg(strstr(o.err, "HTTP 4") != NULL, "stderr: %s", o.err);
+	ctl_free(&o);
 	ck_assert_int_eq(ctl(&o, U, A, "mods", "modules", "list", NULL), 0);
 	ck_assert_ptr_nonnull(strstr(o.out, "hello"));
+	ck_assert_ptr_nonnull(strstr(o.out, "other"));
 	ctl_free(&o);
 
 	/* Push: version and digest; the same bytes again: the same version, nothing new. */
@@ -270,6 +309,21 @@ START_TEST(test_modules_and_versions)
 	ck_assert_int_eq(ctl(&o, U, A, "mods", "--json", "versions", "list", "--module", "hello",
 			     NULL), 0);
 	ck_assert_int_eq(json_array_size(json_object_get(o.json, "items")), 2);
+	ctl_free(&o);
+	/* One page of one: the cursor of the next page is handed on. */
+	ck_assert_int_eq(ctl(&o, U, A, "mods", "--json", "versions", "list", "--module", "hello",
+			     "--limit", "1", NULL), 0);
+	ck_assert_int_eq(json_array_size(json_object_get(o.json, "items")), 1);
+	ck_assert_msg(json_is_string(json_object_get(o.json, "next_cursor")), "%s", o.out);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "mods", "--json", "versions", "list", "--module", "hello",
+			     NULL), 0);
+	ck_assert(json_is_null(json_object_get(o.json, "next_cursor")));
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "mods", "versions", "list", "hello", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(o.out, digest));
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "mods", "versions", "list", NULL), 2);
 	ctl_free(&o);
 	ck_assert_int_eq(ctl(&o, U, A, "mods", "--json", "versions", "get", "1", "--module",
 			     "hello", NULL), 0);
@@ -327,6 +381,10 @@ START_TEST(test_routes)
 	ctl_free(&o);
 	ck_assert_int_eq(ctl(&o, U, A, "rt", "routes", "add", "--host", "api.rt.test", NULL), 2);
 	ctl_free(&o);
+	/* The positional form. */
+	ck_assert_int_eq(ctl(&o, U, A, "rt", "routes", "add", "rt.test", "/exact", "web", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(o.out, "/exact"));
+	ctl_free(&o);
 	ck_assert_int_eq(ctl(&o, U, A, "rt", "routes", "rm", id, NULL), 0);
 	ctl_free(&o);
 	ck_assert_int_eq(ctl(&o, U, A, "rt", "routes", "list", NULL), 0);
@@ -338,7 +396,7 @@ END_TEST
 
 START_TEST(test_keys_and_verify)
 {
-	struct ctl_out o;
+	struct ctl_out o, r2;
 	char *dir = th_tmpdir(), *trust, *vjson, *man_only, *tampered, *other_trust, *line;
 	size_t len;
 	char *wasm = th_read_file(th_guest("hello_handler.wasm"), &len);
@@ -365,11 +423,30 @@ START_TEST(test_keys_and_verify)
 	vjson = write_tmp(dir, "v1.json", o.out, strlen(o.out));
 	{
 		/* The bare manifest plus --signature works too. */
-		char *m = json_dumps(json_object_get(o.json, "manifest"), 0);
+		char *m = json_dumps(json_object_get(o.json, "manifest"), 0), *p, *w;
+		json_t *flat = json_deep_copy(json_object_get(o.json, "manifest"));
 		man_only = write_tmp(dir, "manifest.json", m, strlen(m));
 		snprintf(buf, sizeof buf, "%s",
 			 json_string_value(json_object_get(o.json, "signature")));
 		free(m);
+		/* The manifest's fields with the signature beside them. */
+		json_object_set(flat, "signature", json_object_get(o.json, "signature"));
+		m = json_dumps(flat, 0);
+		p = write_tmp(dir, "flat.json", m, strlen(m));
+		ck_assert_int_eq(ctl(&r2, NULL, NULL, NULL, "verify", th_guest("hello_handler.wasm"),
+				     "--manifest", p, "--trusted-keys", trust, NULL), 0);
+		ctl_free(&r2);
+		/* The bare manifest with M.json.sig beside it. */
+		ck_assert(asprintf(&w, "%s.sig", man_only) > 0);
+		ck_assert(th_write_file(w, buf, strlen(buf)));
+		ck_assert_int_eq(ctl(&r2, NULL, NULL, NULL, "verify", th_guest("hello_handler.wasm"),
+				     "--manifest", man_only, "--trusted-keys", trust, NULL), 0);
+		ctl_free(&r2);
+		unlink(w);
+		free(w);
+		free(p);
+		free(m);
+		json_decref(flat);
 	}
 	ctl_free(&o);
 
@@ -436,10 +513,13 @@ START_TEST(test_pops_and_audit)
 	ck_assert_int_eq(ctl(&o, U, A, NULL, "pops", "get", "hnd1", NULL), 0);
 	ck_assert_ptr_nonnull(strstr(o.out, "tier"));
 	ctl_free(&o);
-	ck_assert_int_eq(ctl(&o, U, A, NULL, "pops", "create", "hnd1", NULL), 1);
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "pops", "create", "hnd1", "--region", "x", NULL), 1);
 	ck_assert_msg(strstr(o.err, "HTTP 409") != NULL, "stderr: %s", o.err);
 	ctl_free(&o);
-	ck_assert_int_eq(ctl(&o, U, A, NULL, "pops", "create", "x", "--labels", "novalue", NULL), 2);
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "pops", "create", "x", "--region", "r", "--labels",
+			     "novalue", NULL), 2);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "pops", "create", "x", NULL), 2);
 	ctl_free(&o);
 
 	/* What was done above is in the audit log, newest first. */
@@ -521,6 +601,11 @@ START_TEST(test_args_parser)
 	ck_assert_int_eq(cli_parse_long("0", 1, 100, "n", &v), -1);
 	ck_assert_int_eq(cli_parse_long("4x", 1, 100, "n", &v), -1);
 	ck_assert_int_eq(cli_parse_long("", 1, 100, "n", &v), -1);
+	ck_assert(cli_utf8_valid("plain ça va 日本 😀"));
+	ck_assert(!cli_utf8_valid("\xff"));
+	ck_assert(!cli_utf8_valid("\xc0\xaf"));         /* overlong '/' */
+	ck_assert(!cli_utf8_valid("\xed\xa0\x80"));     /* a surrogate */
+	ck_assert(!cli_utf8_valid("\xe6\x97"));         /* cut short */
 }
 END_TEST
 
@@ -541,6 +626,216 @@ START_TEST(test_table_output)
 			       "n l        -    -\n");
 	free(text);
 	json_decref(items);
+	/* Long cells are cut at 72 bytes; key/value output shows them whole. */
+	{
+		char longs[101];
+		json_t *v;
+		char *cell;
+		memset(longs, 'a', 100);
+		longs[100] = '\0';
+		v = json_string(longs);
+		cell = cli_cell_text(v);
+		ck_assert_int_eq(strlen(cell), 72);
+		ck_assert_str_eq(cell + 69, "...");
+		free(cell);
+		json_decref(v);
+	}
+}
+END_TEST
+
+/* ---- Idempotency-Key on the wire, seen by a bare TCP listener ---- */
+
+/* Accepts `n` connections; answers the first with 503 and the others with 201 {"slug":..};
+ * keeps each request's Idempotency-Key value. */
+struct probe {
+	int fd;
+	int n;
+	char keys[4][80];
+	char methods[4][8];
+};
+
+static void *probe_loop(void *arg)
+{
+	struct probe *p = arg;
+
+	for (int i = 0; i < p->n; i++) {
+		char req[8192];
+		size_t got = 0;
+		ssize_t k;
+		int c = accept(p->fd, NULL, NULL);
+		if (c < 0)
+			return NULL;
+		/* Headers then a small JSON body: read until the body's closing brace. */
+		while (got < sizeof req - 1 && (k = read(c, req + got, sizeof req - 1 - got)) > 0) {
+			got += (size_t)k;
+			req[got] = '\0';
+			char *end = strstr(req, "\r\n\r\n");
+			if (end != NULL && (strncmp(req, "POST", 4) != 0 || strchr(end, '}') != NULL))
+				break;
+		}
+		req[got] = '\0';
+		sscanf(req, "%7s", p->methods[i]);
+		const char *h = strcasestr(req, "\r\nIdempotency-Key:");
+		if (h != NULL)
+			sscanf(h + 18, " %79[^\r\n]", p->keys[i]);
+		const char *ans = i == 0 ? "HTTP/1.1 503 Service Unavailable\r\nContent-Type: "
+					   "application/problem+json\r\nContent-Length: 2\r\n"
+					   "Connection: close\r\n\r\n{}"
+					 : "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+					   "Content-Length: 14\r\nConnection: close\r\n\r\n"
+					   "{\"slug\":\"abc\"}";
+		if (write(c, ans, strlen(ans)) < 0)
+			perror("probe write");
+		close(c);
+	}
+	return NULL;
+}
+
+static bool is_hex32(const char *s)
+{
+	if (strlen(s) != 32)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return false;
+	return true;
+}
+
+START_TEST(test_idempotency_key_and_retry)
+{
+	struct probe p = {0};
+	struct sockaddr_in a = {0};
+	socklen_t alen = sizeof a;
+	pthread_t t;
+	struct ctl_out o;
+	char url[64];
+
+	p.fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert(p.fd >= 0);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert(bind(p.fd, (struct sockaddr *)&a, sizeof a) == 0);
+	ck_assert(listen(p.fd, 8) == 0);
+	ck_assert(getsockname(p.fd, (struct sockaddr *)&a, &alen) == 0);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(a.sin_port));
+	p.n = 3;
+	ck_assert_int_eq(pthread_create(&t, NULL, probe_loop, &p), 0);
+	/* First run: 503, then the retry succeeds, carrying the same key. */
+	ck_assert_msg(ctl(&o, url, "ept_x", NULL, "tenants", "create", "abc", NULL) == 0,
+		      "edgectl: %s", o.err);
+	ctl_free(&o);
+	/* Second run: a new operation, a new key. */
+	ck_assert_int_eq(ctl(&o, url, "ept_x", NULL, "tenants", "create", "abc", NULL), 0);
+	ctl_free(&o);
+	pthread_join(t, NULL);
+	close(p.fd);
+	ck_assert_str_eq(p.methods[0], "POST");
+	ck_assert_msg(is_hex32(p.keys[0]), "key '%s'", p.keys[0]);
+	ck_assert_str_eq(p.keys[0], p.keys[1]);
+	ck_assert_msg(is_hex32(p.keys[2]), "key '%s'", p.keys[2]);
+	ck_assert_str_ne(p.keys[1], p.keys[2]);
+}
+END_TEST
+
+/* The README's key rotation: a new signing key, the control plane restarted on it; GET
+ * /v1/keys lists both (old one retired), new versions carry the new key id, and a trust file
+ * with both keys verifies old and new versions while the old trust file refuses the new one. */
+START_TEST(test_key_rotation)
+{
+	struct th_cp c;
+	struct ctl_out o;
+	char *dir = th_tmpdir(), *newkey, *env_key, *trust1, *trust2, *v1, *v2, *v2wasm;
+	char old_id[32], new_id[32];
+	unsigned char *bytes;
+	size_t len, vlen;
+	char *wasm = th_read_file(th_guest("hello_handler.wasm"), &len);
+	json_t *items, *k;
+	size_t i;
+	int current = 0, retired = 0;
+
+	th_cp_start(&c, NULL);
+	ck_assert_int_eq(ctl(&o, c.url, c.admin_token, NULL, "tenants", "create", "rot", NULL), 0);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, c.url, c.admin_token, "rot", "modules", "create", "m", NULL), 0);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, c.url, c.admin_token, "rot", "versions", "push",
+			     th_guest("hello_handler.wasm"), "--module", "m", NULL), 0);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, c.url, NULL, NULL, "keys", "list", "--trust-file", NULL), 0);
+	trust1 = write_tmp(dir, "trust1", o.out, strlen(o.out));
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, c.url, c.admin_token, "rot", "--json", "versions", "get", "1",
+			     "--module", "m", NULL), 0);
+	v1 = write_tmp(dir, "v1.json", o.out, strlen(o.out));
+	snprintf(old_id, sizeof old_id, "%s", json_string_value(json_object_get(o.json, "key_id")));
+	ctl_free(&o);
+
+	/* Rotate: new key file, restart on it. */
+	th_cp_kill(&c, SIGTERM);
+	ck_assert(asprintf(&newkey, "%s/new.key", dir) > 0);
+	{
+		char *argv[] = {(char *)th_bin("edgeplane"), "keygen", "--out", newkey, NULL};
+		ck_assert_int_eq(th_run(argv, NULL, NULL), 0);
+	}
+	ck_assert(asprintf(&env_key, "EDGEPLANE_SIGNING_KEY=%s", newkey) > 0);
+	{
+		char *env[] = {env_key, NULL};
+		th_cp_restart(&c, env);
+	}
+	ck_assert_int_eq(ctl(&o, c.url, NULL, NULL, "--json", "keys", "list", NULL), 0);
+	items = json_object_get(o.json, "items");
+	ck_assert_int_eq(json_array_size(items), 2);
+	json_array_foreach(items, i, k) {
+		const char *st = json_string_value(json_object_get(k, "state"));
+		const char *id = json_string_value(json_object_get(k, "key_id"));
+		if (strcmp(st, "current") == 0) {
+			current++;
+			snprintf(new_id, sizeof new_id, "%s", id);
+		} else if (strcmp(st, "retired") == 0) {
+			retired++;
+			ck_assert_str_eq(id, old_id);
+		}
+	}
+	ck_assert_int_eq(current, 1);
+	ck_assert_int_eq(retired, 1);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, c.url, NULL, NULL, "keys", "list", "--trust-file", NULL), 0);
+	trust2 = write_tmp(dir, "trust2", o.out, strlen(o.out));
+	ctl_free(&o);
+
+	bytes = wasm_variant((unsigned char *)wasm, len, "rotated", &vlen);
+	v2wasm = write_tmp(dir, "v2.wasm", bytes, vlen);
+	ck_assert_int_eq(ctl(&o, c.url, c.admin_token, "rot", "versions", "push", v2wasm,
+			     "--module", "m", NULL), 0);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, c.url, c.admin_token, "rot", "--json", "versions", "get", "2",
+			     "--module", "m", NULL), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(o.json, "key_id")), new_id);
+	v2 = write_tmp(dir, "v2.json", o.out, strlen(o.out));
+	ctl_free(&o);
+
+	ck_assert_int_eq(ctl(&o, NULL, NULL, NULL, "verify", th_guest("hello_handler.wasm"),
+			     "--manifest", v1, "--trusted-keys", trust2, NULL), 0);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, NULL, NULL, NULL, "verify", v2wasm, "--manifest", v2,
+			     "--trusted-keys", trust2, NULL), 0);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, NULL, NULL, NULL, "verify", v2wasm, "--manifest", v2,
+			     "--trusted-keys", trust1, NULL), 1);
+	ck_assert_ptr_nonnull(strstr(o.err, "FAILED"));
+	ctl_free(&o);
+	th_cp_stop(&c);
+	free(bytes);
+	free(wasm);
+	free(v2wasm);
+	free(v2);
+	free(v1);
+	free(trust2);
+	free(trust1);
+	free(env_key);
+	free(newkey);
+	th_rmrf(dir);
+	free(dir);
 }
 END_TEST
 
@@ -566,6 +861,9 @@ int main(void)
 	tcase_add_test(tc, test_path_escaping);
 	tcase_add_test(tc, test_args_parser);
 	tcase_add_test(tc, test_table_output);
+	tcase_add_test(tc, test_idempotency_key_and_retry);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_key_rotation);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -169,7 +169,7 @@ static void wait_state(const char *id, const char *state, int seconds)
 {
 	for (int i = 0; i < seconds * 5; i++) {
 		json_t *d = get_deployment(id);
-		bool ok = strcmp(json_string_value(json_object_get(d, "state")) ?: "", state) == 0;
+		bool ok = strcmp(jstr(d, "state"), state) == 0;
 		json_decref(d);
 		if (ok)
 			return;
@@ -190,6 +190,11 @@ START_TEST(test_deploy_wait_succeeds_then_rollback)
 			     "--wait", "--timeout", "60", NULL), 0);
 	ck_assert_msg(strstr(o.out, "succeeded") != NULL, "out: %s\nerr: %s", o.out, o.err);
 	ck_assert_msg(strstr(o.out, "wave 1/1") != NULL, "no wave progress: %s", o.out);
+	ctl_free(&o);
+	/* The same version again: nothing to do, which is a success. */
+	ck_assert_int_eq(ctl(&o, U, A, "t", "deploy", "hello@1", "--wait", "--timeout", "30", NULL),
+			 0);
+	ck_assert_msg(o.out[0] != '\0', "no output");
 	ctl_free(&o);
 	/* pops list: what each PoP runs. */
 	ck_assert_int_eq(ctl(&o, U, A, NULL, "pops", "list", NULL), 0);
@@ -304,7 +309,7 @@ START_TEST(test_deploy_timeout_and_controls)
 		json_t *w;
 		d = get_deployment(id);
 		w = json_array_get(json_object_get(d, "waves"), 0);
-		bool baking = strcmp(json_string_value(json_object_get(w, "state")) ?: "",
+		bool baking = strcmp(jstr(w, "state"),
 				     "baking") == 0;
 		json_decref(d);
 		if (baking)
@@ -355,6 +360,119 @@ START_TEST(test_deploy_bad_input)
 }
 END_TEST
 
+/* A real edge-agent on a PoP: deploy --wait succeeds and the handler answers through the agent;
+ * then a version that traps on every request fails its error-rate gate during the bake while
+ * traffic flows, is rolled back automatically (deploy --wait exits non-zero) and version 1
+ * answers again. */
+START_TEST(test_real_agent_rollback_on_errors)
+{
+	struct ctl_out o;
+	char *token, *trust, *plan, *log, *statedir, *text;
+	char env_cp[128], env_tok[160], env_redis[256], env_listen[64], env_admin[64],
+		env_state[512], env_trust[512], edge_url[64], admin_url[96];
+	int edge_port = th_free_port(), admin_port = th_free_port();
+	pid_t agent, dep;
+	int st, code = -1;
+	struct th_resp r;
+	const char *hdr[] = {"Host: app.t.test", NULL};
+
+	while (admin_port == edge_port)
+		admin_port = th_free_port();
+	tenant_with_versions();
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "pops", "create", "real1", "--region", "test", NULL), 0);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "tokens", "create", "--role", "agent", "--pop", "real1",
+			     "--name", "real1", NULL), 0);
+	token = first_line(o.out);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, NULL, NULL, "keys", "list", "--trust-file", NULL), 0);
+	trust = write_tmp(tmp, "trusted.keys", o.out, strlen(o.out));
+	ctl_free(&o);
+	ck_assert(asprintf(&statedir, "%s/agent-state", tmp) > 0);
+	ck_assert(asprintf(&log, "%s/agent.log", tmp) > 0);
+	snprintf(env_cp, sizeof env_cp, "EDGE_AGENT_CONTROL_PLANE=%s", U);
+	snprintf(env_tok, sizeof env_tok, "EDGE_AGENT_TOKEN=%s", token);
+	snprintf(env_redis, sizeof env_redis, "EDGE_AGENT_REDIS_URL=%s",
+		 th_env("EDGEPLANE_REDIS_URL"));
+	snprintf(env_listen, sizeof env_listen, "EDGE_AGENT_LISTEN=127.0.0.1:%d", edge_port);
+	snprintf(env_admin, sizeof env_admin, "EDGE_AGENT_ADMIN_LISTEN=127.0.0.1:%d", admin_port);
+	snprintf(env_state, sizeof env_state, "EDGE_AGENT_STATE_DIR=%s", statedir);
+	snprintf(env_trust, sizeof env_trust, "EDGE_AGENT_TRUSTED_KEYS=%s", trust);
+	{
+		char *env[] = {env_cp, env_tok, env_redis, env_listen, env_admin, env_state, env_trust,
+			       "EDGE_AGENT_HEARTBEAT_SECONDS=1", NULL};
+		char *argv[] = {(char *)th_bin("edge-agent"), NULL};
+		agent = th_spawn(argv, env, log);
+	}
+	snprintf(admin_url, sizeof admin_url, "http://127.0.0.1:%d/healthz", admin_port);
+	if (!th_wait_http(admin_url, 20000))
+		ck_abort_msg("edge-agent did not start: %s", th_read_file(log, NULL));
+
+	ck_assert_int_eq(ctl(&o, U, A, "t", "domains", "add", "t.test", NULL), 0);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "t", "routes", "add", "--host", "app.t.test", "--path", "/*",
+			     "--module", "hello", NULL), 0);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "t", "deploy", "hello@1", "--strategy", "immediate",
+			     "--wait", "--timeout", "60", NULL), 0);
+	ctl_free(&o);
+	snprintf(edge_url, sizeof edge_url, "http://127.0.0.1:%d/hello", edge_port);
+	th_http(&r, "GET", edge_url, NULL, NULL, NULL, 0, hdr);
+	ck_assert_msg(r.status == 200, "edge answered %ld: %s", r.status, r.body);
+	th_resp_free(&r);
+
+	/* Version 3: the trapping handler. Traffic during the bake makes its error rate 100 %. */
+	ck_assert_int_eq(ctl(&o, U, A, "t", "versions", "push", th_guest("handler_trap.wasm"),
+			     "--module", "hello", NULL), 0);
+	ck_assert_msg(strncmp(o.out, "version 3", 9) == 0, "push: %s", o.out);
+	ctl_free(&o);
+	plan = strategy_file("{\"waves\":[{\"percent\":100}],\"bake_seconds\":8,"
+			     "\"activation_timeout_seconds\":30,\"max_error_rate\":0.2,"
+			     "\"auto_rollback\":true}");
+	{
+		char *argv[] = {(char *)th_bin("edgectl"), "--url", U, "--token", A, "--tenant", "t",
+				"deploy", "hello@3", "--strategy", plan, "--wait", "--timeout", "90",
+				NULL};
+		char *dlog;
+		ck_assert(asprintf(&dlog, "%s/deploy.log", tmp) > 0);
+		dep = th_spawn(argv, NULL, dlog);
+		for (int i = 0; i < 900; i++) {
+			pid_t w = waitpid(dep, &st, WNOHANG);
+			if (w == dep) {
+				code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+				break;
+			}
+			th_http(&r, "GET", edge_url, NULL, NULL, NULL, 0, hdr);
+			th_resp_free(&r);
+			usleep(100000);
+		}
+		text = th_read_file(dlog, NULL);
+		free(dlog);
+	}
+	if (code < 0)
+		th_stop(dep, SIGTERM, 5000);
+	ck_assert_msg(code == 1, "deploy --wait exited %d:\n%s", code, text);
+	ck_assert_msg(strstr(text, "rolled_back") != NULL, "deploy output:\n%s", text);
+	free(text);
+	/* Version 1 serves again. */
+	for (int i = 0; i < 100; i++) {
+		th_http(&r, "GET", edge_url, NULL, NULL, NULL, 0, hdr);
+		st = (int)r.status;
+		th_resp_free(&r);
+		if (st == 200)
+			break;
+		usleep(100000);
+	}
+	ck_assert_int_eq(st, 200);
+	th_stop(agent, SIGTERM, 10000);
+	free(plan);
+	free(log);
+	free(statedir);
+	free(trust);
+	free(token);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli-deploy");
@@ -368,6 +486,7 @@ int main(void)
 	tcase_add_test(tc, test_deploy_wait_fails_on_auto_rollback);
 	tcase_add_test(tc, test_deploy_timeout_and_controls);
 	tcase_add_test(tc, test_deploy_bad_input);
+	tcase_add_test(tc, test_real_agent_rollback_on_errors);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -117,6 +117,14 @@ static CLI_UNUSED int ctl(struct ctl_out *o, const char *url, const char *token,
 	return ctl_runv(o, url, token, tenant, args);
 }
 
+/* A string member of obj, or "" (borrowed). */
+static CLI_UNUSED const char *jstr(json_t *obj, const char *key)
+{
+	const char *v = json_string_value(json_object_get(obj, key));
+
+	return v != NULL ? v : "";
+}
+
 /* The first line of s, copied (caller frees). */
 static CLI_UNUSED char *first_line(const char *s)
 {

@@ -104,6 +104,34 @@ START_TEST(env_defaults_and_repeats)
 }
 END_TEST
 
+START_TEST(env_many_headers)
+{
+	static struct cgi_header hs[CGI_MAX_REQUEST_HEADERS + 1];
+	static char names[CGI_MAX_REQUEST_HEADERS + 1][16];
+	struct cgi_request rq = {.method = "GET", .path = "/", .headers = hs};
+	char **env;
+	int count;
+
+	/* Half distinct names, half repeats of X-0..X-127 in upper case. */
+	for (int i = 0; i <= CGI_MAX_REQUEST_HEADERS; i++) {
+		snprintf(names[i], sizeof names[i], i < 128 ? "x-%d" : "X-%d", i % 128);
+		hs[i].name = names[i];
+		hs[i].value = i < 128 ? "a" : "b";
+	}
+	rq.n_headers = CGI_MAX_REQUEST_HEADERS;
+	ck_assert_int_eq(cgi_env_build(&rq, &env, NULL, 0), CGI_OK);
+	size_t n_http = 0;
+	for (char **e = env; *e; e++)
+		n_http += strncmp(*e, "HTTP_", 5) == 0;
+	ck_assert_uint_eq(n_http, 128);
+	ck_assert_str_eq(env_get(env, "HTTP_X_5", &count), "a, b");
+	ck_assert_int_eq(count, 1);
+	free(env);
+	rq.n_headers = CGI_MAX_REQUEST_HEADERS + 1;
+	ck_assert_int_eq(cgi_env_build(&rq, &env, NULL, 0), CGI_E_INVALID);
+}
+END_TEST
+
 START_TEST(env_rejects_bad_requests)
 {
 	char **env = (char **)1;
@@ -299,6 +327,7 @@ int main(void)
 
 	tcase_add_test(tc, env_has_every_variable);
 	tcase_add_test(tc, env_defaults_and_repeats);
+	tcase_add_test(tc, env_many_headers);
 	tcase_add_test(tc, env_rejects_bad_requests);
 	tcase_add_test(tc, parse_plain_response);
 	tcase_add_test(tc, parse_status_crlf_and_binary_body);

@@ -564,6 +564,14 @@ START_TEST(untrusted_key_fails)
 	ck_assert_int_eq(sign_manifest_sign(trusted, &m, sig, err, sizeof err), SIGN_OK);
 	ck_assert_int_eq(sign_manifest_verify(empty, &m, sig, err, sizeof err), SIGN_E_UNKNOWN_KEY);
 	ck_assert_int_eq(sign_manifest_verify(t, &m, sig, err, sizeof err), SIGN_OK);
+	/* An invalid manifest struct is refused as malformed before any key lookup. */
+	struct sign_manifest bad = m;
+	bad.key_id[3] = 'X';
+	ck_assert_int_eq(sign_manifest_verify(t, &bad, sig, err, sizeof err), SIGN_E_MALFORMED_MANIFEST);
+	bad = m;
+	bad.tenant[0] = '\0';
+	ck_assert_int_eq(sign_manifest_verify(t, &bad, sig, err, sizeof err), SIGN_E_MALFORMED_MANIFEST);
+	ck_assert_int_eq(sign_manifest_sign(trusted, &bad, sig, err, sizeof err), SIGN_E_MALFORMED_MANIFEST);
 	sign_trust_destroy(empty);
 	sign_trust_destroy(t);
 	sign_key_destroy(trusted);

@@ -260,7 +260,8 @@ START_TEST(clocks_and_random)
 	ck_assert_int_eq(wasm_memory_read(f.inst, 1000, b, 64), 0);
 	ck_assert(memcmp(a, b, 64) != 0);
 	ck_assert_uint_eq(call(&f, "random_get", 2, 65500, 64, 0, 0), WASI_EFAULT);
-	ck_assert_uint_eq(call(&f, "random_get", 2, 70000, 0, 0, 0), WASI_EFAULT);
+	/* Zero bytes touch nothing, wherever they are. */
+	ck_assert_uint_eq(call(&f, "random_get", 2, 70000, 0, 0, 0), WASI_ESUCCESS);
 	fx_end(&f);
 }
 END_TEST

@@ -127,7 +127,13 @@ function renderNav() {
 	}
 	items.push(['audit', '#/audit', 'Audit log']);
 	replace(nav, items.map(([key, href, label]) =>
-		h('a', { href, class: r.section === key ? 'active' : null, 'data-nav': key }, label)));
+		h('a', { href, class: r.section === key ? 'active' : null, 'data-nav': key, onclick: (ev) => {
+			// The same link again: no hashchange fires, so reload the view by hand.
+			if (location.hash === href) {
+				ev.preventDefault();
+				renderRoute();
+			}
+		} }, label)));
 }
 
 // '#/t/acme/deployments/ID' → {section: 'deployments', tenant: 'acme', id: 'ID'}

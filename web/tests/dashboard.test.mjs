@@ -3,6 +3,7 @@
 // Run through web/tests/run.sh; screenshots go to $WEB_SCREENSHOTS.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { SimAgent } from './lib/agents.mjs';
 import { Client, secretOf, sleep, tinyWasm, waitFor } from './lib/api.mjs';
 import { launch } from './lib/browser.mjs';
-import { ControlPlane, requireEnv } from './lib/cp.mjs';
+import { ControlPlane, freePort, requireEnv } from './lib/cp.mjs';
 
 const TOP = requireEnv('EDGEPLANE_TOP');
 const BIN = requireEnv('EDGEPLANE_BIN');
@@ -26,7 +27,8 @@ const dialogs = [];  // every JavaScript dialog (alert/confirm/prompt) any page 
 // A copy of web/ (the site only) with symlinks planted to check that none leads out.
 function webRootCopy() {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeplane-webroot-'));
-	fs.cpSync(path.join(TOP, 'web'), dir, { recursive: true, filter: (src) => !src.includes(`${path.sep}tests`) });
+	const site = path.join(TOP, 'web');
+	fs.cpSync(site, dir, { recursive: true, filter: (src) => path.relative(site, src).split(path.sep)[0] !== 'tests' });
 	fs.mkdirSync(path.join(dir, 'tests'), { recursive: true });
 	fs.writeFileSync(path.join(dir, 'tests', 'secret.txt'), 'harness');
 	fs.writeFileSync(path.join(dir, '.hidden'), 'hidden');
@@ -81,9 +83,9 @@ function needScheduler() {
 }
 
 // Raw HTTP GET that keeps the path exactly as written (fetch would normalise "..").
-function rawGet(pathname, headers = {}) {
+function rawGet(pathname, headers = {}, method = 'GET', port = w.cp.port) {
 	return new Promise((resolve, reject) => {
-		const req = http.request({ host: '127.0.0.1', port: w.cp.port, path: pathname, method: 'GET', headers }, (res) => {
+		const req = http.request({ host: '127.0.0.1', port, path: pathname, method, headers }, (res) => {
 			const chunks = [];
 			res.on('data', (c) => chunks.push(c));
 			res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
@@ -177,6 +179,10 @@ describe('dashboard', { concurrency: false }, () => {
 			const other = await rawGet(p, { 'If-None-Match': '"something-else"' });
 			assert.equal(other.status, 200, `${p}: other ETag`);
 		}
+		const head = await rawGet('/ui/app.css', {}, 'HEAD');
+		assert.equal(head.status, 200);
+		assert.equal(head.body, '');
+		assert.equal(head.headers.etag, (await rawGet('/ui/app.css')).headers.etag);
 		// A changed file gets a new ETag.
 		const before1 = await rawGet('/ui/favicon.svg');
 		await sleep(20);
@@ -193,7 +199,7 @@ describe('dashboard', { concurrency: false }, () => {
 			`/ui/%2e%2e%2f${outside}`, `/ui/js/../../${outside}`, `/ui/js/%2e%2e/%2e%2e/${outside}`,
 			`/ui/%252e%252e/${outside}`, '/ui/..%5c..%5cetc%5chostname', '/ui/./index.html', '/ui/js//main.js',
 			'/ui/.hidden', '/ui/%2ehidden', '/ui/tests/secret.txt', '/ui/leak.txt', '/ui/leakdir/hostname',
-			'/ui/leakdir/', '/ui/js', '/ui/js/', '/ui/nope.html', '/ui/index.html%00.js', '/ui/%00',
+			'/ui/leakdir/', '/ui/js', '/ui/js/', '/ui/nope.html',
 		];
 		for (const p of bad) {
 			const r = await rawGet(p);
@@ -202,6 +208,40 @@ describe('dashboard', { concurrency: false }, () => {
 		}
 		const post = await w.admin.req('POST', '/ui/index.html', {});
 		assert.equal(post.status, 405);
+	});
+
+	it('without EDGEPLANE_WEB_ROOT, serves the checkout\'s web/ found from the binary', async () => {
+		const env = { ...w.cp.env(), EDGEPLANE_LISTEN: `127.0.0.1:${await freePort()}` };
+		delete env.EDGEPLANE_WEB_ROOT;
+		delete env.EDGEPLANE_TOP;
+		const port = Number(env.EDGEPLANE_LISTEN.split(':')[1]);
+		const proc = spawn(path.join(BIN, 'edgeplane'), ['serve', '--no-migrate'], { env, cwd: os.tmpdir(), stdio: 'ignore' });
+		try {
+			const r = await waitFor('the second control plane', async () => {
+				const x = await rawGet('/ui/js/main.js', {}, 'GET', port).catch(() => null);
+				return x && x.status === 200 ? x : null;
+			}, 20000);
+			assert.equal(r.body, fs.readFileSync(path.join(TOP, 'web', 'js', 'main.js'), 'utf8'));
+			assert.equal((await rawGet('/ui/tests/package.json', {}, 'GET', port)).status, 404, 'the test harness is not served');
+			assert.equal((await rawGet('/ui/tests/run.sh', {}, 'GET', port)).status, 404);
+		} finally {
+			proc.kill('SIGTERM');
+			await new Promise((r) => (proc.exitCode !== null ? r() : proc.on('exit', r)));
+		}
+	});
+
+	it('uses no HTML-parsing sinks in the dashboard code', () => {
+		const dir = path.join(TOP, 'web', 'js');
+		const files = fs.readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.js'));
+		assert.ok(files.length >= 5);
+		for (const f of files) {
+			const src = fs.readFileSync(path.join(dir, f), 'utf8').replace(/^\s*\/\/.*$/gm, '');
+			for (const sink of ['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'document.write', 'eval(', 'new Function', 'localStorage.setItem'])
+				assert.ok(!src.includes(sink), `${f} uses ${sink}`);
+		}
+		const html = fs.readFileSync(path.join(TOP, 'web', 'index.html'), 'utf8');
+		assert.ok(!/<script(?![^>]*\bsrc=)[^>]*>/.test(html), 'no inline script');
+		assert.ok(!/\sstyle=|<style/.test(html), 'no inline style');
 	});
 
 	it('signs in with a pasted admin token and shows the fleet', async () => {
@@ -246,12 +286,13 @@ describe('dashboard', { concurrency: false }, () => {
 		await page.waitForSelector('table.versions');
 		if (w.xssLabel.status === 200 || w.xssLabel.status === 201)
 			await page.locator('table.versions td', { hasText: XSS }).waitFor();
+		await shot(page, '03-xss-label');
 		await page.goto(`${w.cp.url}/ui/#/audit`);
 		await page.waitForSelector('table.audit');
 		const imgs = await page.evaluate(() => document.querySelectorAll('#app img').length);
 		assert.equal(imgs, 0, 'no <img> made from data');
 		assert.deepEqual(dialogs, [], 'no script ran');
-		await shot(page, '03-xss');
+		await shot(page, '03-xss-audit');
 		await page.goto(`${w.cp.url}/ui/#/t/${T}/modules`);
 	});
 
@@ -268,6 +309,7 @@ describe('dashboard', { concurrency: false }, () => {
 			assert.ok(text.includes(String(v.key_id)), `key id of v${v.version}`);
 			assert.ok(text.includes(v.version === w.v1.version ? 'first' : 'second'));
 			assert.ok(text.includes(`${v.size} B`));
+			assert.ok(text.includes('web-test-admin'), `uploader of v${v.version}`);
 		}
 		await shot(page, '04-module-versions');
 		await page.click('nav a[data-nav="routes"]');
@@ -279,9 +321,9 @@ describe('dashboard', { concurrency: false }, () => {
 		needScheduler();
 		const page = w.page;
 		await page.goto(`${w.cp.url}/ui/#/t/${T}/deployments`);
-		await page.waitForSelector('#dep-version option');
+		await page.waitForSelector('#dep-version option', { state: 'attached' });
 		await page.selectOption('#dep-module', 'hello');
-		await page.waitForSelector(`#dep-version option[value="${w.v2.version}"]`);
+		await page.waitForSelector(`#dep-version option[value="${w.v2.version}"]`, { state: 'attached' });
 		await page.selectOption('#dep-version', String(w.v2.version));
 		await page.check('#strategy-canary');
 		await page.click('#dep-start');
@@ -312,8 +354,11 @@ describe('dashboard', { concurrency: false }, () => {
 		await page.click('button[data-action="pause"]');
 		await confirmDialog(page);
 		await page.locator('#dep-state [data-state="paused"]').waitFor({ timeout: 10000 });
-		assert.equal((await deployment(w.depId)).state, 'paused');
+		const d = await deployment(w.depId);
+		assert.equal(d.state, 'paused');
 		assert.equal(await page.locator('button[data-action="resume"]').count(), 1);
+		if (d.reason)
+			assert.ok((await page.textContent('#dep-reason')).includes(d.reason), 'the reason of the pause is shown');
 		await shot(page, '09-deployment-paused');
 	});
 
@@ -367,10 +412,66 @@ describe('dashboard', { concurrency: false }, () => {
 		await shot(page, '14-deployments');
 	});
 
+	it('a failed gate rolls back by itself and the page shows why', async () => {
+		needScheduler();
+		const page = w.page;
+		const v3 = await w.admin.must('POST', `/v1/tenants/${T}/modules/hello/versions?label=broken`, tinyWasm('hello-3'));
+		for (const a of w.agents)
+			a.failing.add(`${T}/hello@${v3.version}`);
+		// Already on this page: the nav link reloads it (and so lists the new version).
+		assert.ok(page.url().endsWith(`#/t/${T}/deployments`));
+		await page.click('nav a[data-nav="deployments"]');
+		await page.waitForSelector(`#dep-version option[value="${v3.version}"]`, { state: 'attached' });
+		await page.selectOption('#dep-version', String(v3.version));
+		await page.check('#strategy-custom');
+		await page.fill('#dep-waves', 'hnd1\n100%');
+		await page.fill('#dep-bake', '1');
+		await page.fill('#dep-activation', '5');
+		await page.check('#dep-auto-rollback');
+		await page.click('#dep-start');
+		await confirmDialog(page);
+		await page.waitForURL(/#\/t\/acme\/deployments\/[0-9a-f-]{36}$/);
+		const id = decodeURIComponent(page.url().split('/').pop());
+		await page.locator('#dep-state [data-state="rolled_back"]').waitFor({ timeout: 40000 });
+		const d = await deployment(id);
+		assert.equal(d.state, 'rolled_back');
+		assert.ok(d.reason, 'the API gives a reason');
+		assert.ok((await page.textContent('#dep-reason')).includes(d.reason), 'the page shows the reason');
+		assert.ok(await page.locator('li.wave[data-state="failed"]').count() >= 1, 'the failed wave is marked');
+		await shot(page, '15-deployment-rolled-back');
+		for (const a of w.agents)
+			a.failing.clear();
+	});
+
+	it('aborts from the page and every touched PoP returns to the previous version', async () => {
+		needScheduler();
+		const page = w.page;
+		await page.click('nav a[data-nav="deployments"]');
+		await page.waitForSelector(`#dep-version option[value="${w.v2.version}"]`, { state: 'attached' });
+		await page.selectOption('#dep-version', String(w.v2.version));
+		await page.check('#strategy-canary');
+		await page.click('#dep-start');
+		await confirmDialog(page);
+		await page.waitForURL(/#\/t\/acme\/deployments\/[0-9a-f-]{36}$/);
+		const id = decodeURIComponent(page.url().split('/').pop());
+		await page.locator('li.wave[data-wave="0"][data-state="baking"]').waitFor({ timeout: 40000 });
+		const touched = (await deployment(id)).waves[0].pops;
+		await page.click('button[data-action="abort"]');
+		await confirmDialog(page);
+		await page.locator('#dep-state [data-state="aborted"]').waitFor({ timeout: 10000 });
+		assert.equal((await deployment(id)).state, 'aborted');
+		await waitFor('the touched PoPs to run v1 again', async () => {
+			const d = await deployment(id);
+			return touched.every((name) => d.pops.some((x) => x.pop === name && x.observed_version === w.v1.version));
+		}, 20000);
+		assert.equal(await page.locator('button[data-action]:not([data-action="rollback"])').count(), 0, 'no controls left on an ended deployment');
+		await shot(page, '16-deployment-aborted');
+	});
+
 	it('shows an API error with its problem+json detail', async () => {
 		const page = w.page || await signIn(w.cp.adminToken);
 		await page.goto(`${w.cp.url}/ui/#/t/${T}/deployments`);
-		await page.waitForSelector(`#dep-version option[value="${w.v2.version}"]`);
+		await page.waitForSelector(`#dep-version option[value="${w.v2.version}"]`, { state: 'attached' });
 		await page.selectOption('#dep-version', String(w.v2.version));
 		await page.check('#strategy-custom');
 		await page.fill('#dep-waves', 'nowhere1\n100%');
@@ -382,7 +483,7 @@ describe('dashboard', { concurrency: false }, () => {
 		assert.ok(api.status >= 400 && api.status < 500, `the API refuses it too (${api.status})`);
 		assert.equal(await page.textContent('#error .problem-status'), ` (${api.status})`);
 		assert.equal(await page.textContent('#error .problem-detail'), api.json.detail);
-		await shot(page, '15-error');
+		await shot(page, '17-error');
 	});
 
 	it('filters the audit log', async () => {
@@ -401,12 +502,14 @@ describe('dashboard', { concurrency: false }, () => {
 		const shown = await page.locator('table.audit tbody tr').count();
 		assert.ok(shown >= all.items.filter((r) => r.action === action).length, 'every matching row is shown');
 		assert.ok(shown < all.items.length || all.items.every((r) => r.action.includes(action)), 'others are filtered out');
-		await shot(page, '16-audit');
+		await shot(page, '18-audit');
 	});
 
 	it('a reader sees its tenant but is offered no actions', async () => {
-		const page = await signIn(w.reader, T);
+		// No tenant typed: the page finds it from what the token may read.
+		const page = await signIn(w.reader);
 		assert.equal(await page.textContent('#role'), 'reader');
+		assert.equal(await page.textContent('.tenant-fixed'), T);
 		await page.waitForSelector('table.fleet');
 		await page.goto(`${w.cp.url}/ui/#/t/${T}/deployments`);
 		await page.waitForSelector('table.data');
@@ -419,7 +522,7 @@ describe('dashboard', { concurrency: false }, () => {
 		// Another tenant is out of reach: the page falls back to the token's own tenant.
 		await page.goto(`${w.cp.url}/ui/#/t/xss/modules`);
 		await page.waitForURL(/#\/t\/acme\/modules$/);
-		await shot(page, '17-reader');
+		await shot(page, '19-reader');
 		await page.close();
 	});
 
@@ -432,6 +535,22 @@ describe('dashboard', { concurrency: false }, () => {
 		await page.waitForSelector('#token');
 		assert.equal(await page.evaluate(() => sessionStorage.length), 0);
 		await page.close();
+	});
+
+	it('marks an agent that stopped reporting as stale', async () => {
+		// The last test: a PoP whose agent is silent would hold up rollouts.
+		await w.admin.must('POST', '/v1/pops', { name: 'ams1', region: 'eu-west', labels: {} });
+		const tok = secretOf(await w.admin.must('POST', '/v1/tokens', { role: 'agent', pop: 'ams1', name: 'agent-ams1' }));
+		const silent = new SimAgent(w.cp.url, 'ams1', tok);
+		await silent.tick(); // one heartbeat, then nothing
+		const page = w.page || await signIn(w.cp.adminToken);
+		await page.goto(`${w.cp.url}/ui/#/fleet`);
+		const row = page.locator('table.fleet tr[data-pop="ams1"]');
+		await row.locator('.badge', { hasText: 'active' }).waitFor();
+		// Three missed 10 s heartbeats; the page refreshes by itself meanwhile.
+		await row.locator('.badge', { hasText: 'stale' }).waitFor({ timeout: 45000 });
+		assert.equal(await page.locator('table.fleet tr.stale').count(), 1, 'only the silent PoP is stale');
+		await shot(page, '20-fleet-stale');
 	});
 
 	it('ran no script from data and threw no page errors', () => {

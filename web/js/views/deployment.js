@@ -16,6 +16,26 @@ const ACTIONS = [
 	{ key: 'abort', label: 'Abort', states: ['pending', 'running', 'paused'], why: 'Stop the deployment and return every PoP it touched to the previous version.', danger: true },
 ];
 
+// "1 % → 10 % → hnd1, fra1 · bake 60 s · activation 120 s · max errors 5 % · auto rollback"
+export function strategyText(st) {
+	if (typeof st === 'string')
+		return st;
+	if (!st || typeof st !== 'object')
+		return '';
+	const waves = (Array.isArray(st.waves) ? st.waves : []).map((w) =>
+		(w && typeof w.percent === 'number' ? `${w.percent} %` : (w && Array.isArray(w.pops) ? w.pops.join(', ') : '?')));
+	const parts = [waves.join(' → ')];
+	if (typeof st.bake_seconds === 'number')
+		parts.push(`bake ${st.bake_seconds} s`);
+	if (typeof st.activation_timeout_seconds === 'number')
+		parts.push(`activation ${st.activation_timeout_seconds} s`);
+	if (typeof st.max_error_rate === 'number')
+		parts.push(`max errors ${Math.round(st.max_error_rate * 1000) / 10} %`);
+	if (typeof st.auto_rollback === 'boolean')
+		parts.push(st.auto_rollback ? 'auto rollback' : 'pause on failure');
+	return parts.join(' · ');
+}
+
 function waveProgress(d, wave) {
 	const pops = Array.isArray(wave.pops) ? wave.pops : [];
 	const byName = new Map((d.pops || []).map((x) => [x.pop, x]));
@@ -109,8 +129,11 @@ export function deploymentView(ctx) {
 					h('dt', null, 'Module'), h('dd', { id: 'dep-module-name' }, d.module),
 					h('dt', null, 'Versions'), h('dd', null, `${d.from_version ? `v${d.from_version}` : 'none'} → v${d.to_version}`),
 					h('dt', null, 'State'), h('dd', { id: 'dep-state' }, badge(d.state), LIVE.has(d.state) ? h('span', { class: 'muted live' }, ' (live)') : null),
-					h('dt', null, 'Current wave'), h('dd', { id: 'dep-current-wave' }, d.current_wave === null || d.current_wave === undefined ? '—' : String(d.current_wave + 1), waves.length ? ` of ${waves.length}` : ''),
-					h('dt', null, 'Strategy'), h('dd', null, h('code', null, typeof d.strategy === 'string' ? d.strategy : JSON.stringify(d.strategy))),
+					// Waves are numbered as the API numbers them (from 0), so that the server's reasons and
+					// events ("wave 0 failed its gate") match what the page shows.
+					h('dt', null, 'Current wave'), h('dd', { id: 'dep-current-wave' }, d.current_wave === null || d.current_wave === undefined ? '—'
+						: `wave ${d.current_wave}${waves.length ? ` (${d.current_wave + 1} of ${waves.length})` : ''}`),
+					h('dt', null, 'Strategy'), h('dd', { title: JSON.stringify(d.strategy) }, strategyText(d.strategy)),
 					h('dt', null, 'Started'), h('dd', null, when(d.created_at)),
 					h('dt', null, 'Updated'), h('dd', null, when(d.updated_at))),
 				d.reason ? h('p', { class: ['reason', `reason-${['paused', 'failed', 'rolled_back', 'aborted'].includes(d.state) ? 'bad' : 'info'}`], id: 'dep-reason' },
@@ -121,9 +144,9 @@ export function deploymentView(ctx) {
 				const pr = waveProgress(d, w);
 				return h('li', { class: ['wave', `wave-${w.state}`, w.index === d.current_wave ? 'current' : null], 'data-wave': w.index, 'data-state': w.state },
 					h('div', { class: 'wave-head' },
-						h('span', { class: 'wave-name' }, `Wave ${w.index + 1}`), badge(w.state),
+						h('span', { class: 'wave-name' }, `Wave ${w.index}`), badge(w.state),
 						h('span', { class: 'wave-count' }, `${pr.done}/${pr.total} PoPs`)),
-					h('progress', { max: pr.total || 1, value: pr.done, 'aria-label': `wave ${w.index + 1} progress` }),
+					h('progress', { max: pr.total || 1, value: pr.done, 'aria-label': `wave ${w.index} progress` }),
 					h('div', { class: 'wave-pops muted' }, (w.pops || []).join(', ')));
 			})),
 			h('h2', null, 'PoPs'),
@@ -138,7 +161,7 @@ export function deploymentView(ctx) {
 				: events.slice().reverse().map((e) => h('li', { 'data-type': e.type },
 					h('span', { class: 'ev-time' }, when(e.at)), ' ',
 					h('span', { class: 'ev-type' }, e.type),
-					e.wave === null || e.wave === undefined ? null : h('span', { class: 'ev-wave' }, ` wave ${e.wave + 1}`),
+					e.wave === null || e.wave === undefined ? null : h('span', { class: 'ev-wave' }, ` wave ${e.wave}`),
 					e.detail ? h('span', { class: 'ev-detail' }, ` — ${e.detail}`) : null))));
 	}
 

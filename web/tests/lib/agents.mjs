@@ -13,6 +13,8 @@ export class SimAgent {
 		this.lastError = null;
 		this.reports = 0;
 		this.observed = [];
+		// "tenant/module@version" entries this agent fails to activate (reported `failed`).
+		this.failing = new Set();
 	}
 
 	async tick() {
@@ -20,10 +22,14 @@ export class SimAgent {
 		if (d.status !== 200)
 			throw new Error(`desired → ${d.status}: ${d.text.slice(0, 200)}`);
 		const desired = d.json;
-		this.observed = (desired.modules || []).map((m) => ({
-			tenant: m.tenant, module: m.module, version: m.version, state: 'active', error: null,
-			requests: 20, errors: 0, p99_ms: 1.2,
-		}));
+		this.observed = (desired.modules || []).map((m) => {
+			const bad = this.failing.has(`${m.tenant}/${m.module}@${m.version}`);
+			return {
+				tenant: m.tenant, module: m.module, version: m.version,
+				state: bad ? 'failed' : 'active', error: bad ? 'simulated activation failure' : null,
+				requests: bad ? 0 : 20, errors: 0, p99_ms: 1.2,
+			};
+		});
 		const r = await this.client.req('POST', '/v1/agent/report', {
 			generation: desired.generation,
 			agent: { version: '0.1.0-sim', uptime_seconds: Math.floor((Date.now() - this.started) / 1000) },
