@@ -218,14 +218,11 @@ static int cmd_serve(const struct cp_config *cfg, int nrest, char **rest)
 		log_error("%s", err);
 		goto out;
 	}
-	err[0] = '\0';
 	runner = sch_runner_start(cfg->api.database_url, cfg->api.redis_url, err, sizeof err);
-	if (runner == NULL && err[0] != '\0') {
+	if (runner == NULL) {
 		log_error("scheduler: %s", err);
 		goto out;
 	}
-	if (runner == NULL)
-		log_warn("this build has no scheduler runner: deployments will not progress");
 	log_info("edgeplane serving on %s (%u threads, pool of %u)", cfg->api.listen, cfg->api.threads,
 		 cfg->api.db_pool_size);
 	for (;;) {
