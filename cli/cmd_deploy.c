@@ -27,7 +27,7 @@ static const struct cli_col deployment_detail[] = {
 	{"To version", "to_version"}, {"State", "state"}, {"Current wave", "_wave"},
 	{"Reason", "reason"}, {"Created", "created_at"}, {"Updated", "updated_at"}, {0}};
 static const struct cli_col wave_cols[] = {
-	{"WAVE", "_n"}, {"STATE", "state"}, {"POPS", "pops"}, {0}};
+	{"WAVE", "index"}, {"STATE", "state"}, {"POPS", "pops"}, {0}};
 static const struct cli_col dpop_cols[] = {
 	{"POP", "pop"}, {"DESIRED", "desired_version"}, {"OBSERVED", "observed_version"},
 	{"STATE", "state"}, {0}};
@@ -58,14 +58,34 @@ static const char *str_field(json_t *obj, const char *key, const char *dflt)
 	return v != NULL ? v : dflt;
 }
 
+/* A deployment its scheduler paused because a wave failed its gate (auto_rollback off): it
+ * waits for an operator (resume, promote, abort or a rollback), so for --wait, the rollout as
+ * started has failed. A pause by an operator has no failed wave and may well be resumed. */
+static bool paused_by_failure(json_t *d)
+{
+	const char *state = json_string_value(json_object_get(d, "state"));
+	json_t *w;
+	size_t i;
+
+	if (state == NULL || strcmp(state, "paused") != 0)
+		return false;
+	json_array_foreach(json_object_get(d, "waves"), i, w) {
+		const char *ws = json_string_value(json_object_get(w, "state"));
+		if (ws != NULL && strcmp(ws, "failed") == 0)
+			return true;
+	}
+	return false;
+}
+
 static bool is_final(const char *state)
 {
 	return state != NULL && (strcmp(state, "succeeded") == 0 || strcmp(state, "failed") == 0 ||
 				 strcmp(state, "aborted") == 0 || strcmp(state, "rolled_back") == 0);
 }
 
-/* "2/4" for the table: the current wave, 1-based, over the number of waves. */
-static int decorate_deployment(json_t *d)
+/* The "_wave" field the tables show: in a list "2/4" (the current wave, 1-based, over the
+ * number of waves); in the detail view (`detail`) "1 (2 of 4)", led by the API's index. */
+static int decorate_deployment(json_t *d, bool detail)
 {
 	json_t *cw = json_object_get(d, "current_wave"), *waves = json_object_get(d, "waves");
 	char text[64];
@@ -75,6 +95,11 @@ static int decorate_deployment(json_t *d)
 	/* current_wave equals the number of waves once the last one is through. */
 	if ((size_t)json_integer_value(cw) >= json_array_size(waves))
 		snprintf(text, sizeof text, "done (%zu)", json_array_size(waves));
+	else if (detail)
+		/* The index as the API counts (from 0), as the server's reasons and the events
+		 * name waves ("wave 0 failed its gate"), then the ordinal for a person. */
+		snprintf(text, sizeof text, "%lld (%lld of %zu)", (long long)json_integer_value(cw),
+			 (long long)json_integer_value(cw) + 1, json_array_size(waves));
 	else
 		snprintf(text, sizeof text, "%lld/%zu", (long long)json_integer_value(cw) + 1,
 			 json_array_size(waves));
@@ -226,7 +251,12 @@ static void report_progress(struct watch *w, json_t *d)
 		w->wave_active[i] = active;
 	}
 	if (state != NULL && strcmp(state, w->state) != 0) {
-		say(w, "deployment %s", state);
+		const char *reason = json_string_value(json_object_get(d, "reason"));
+		if (reason != NULL && reason[0] != '\0' && !is_final(state) &&
+		    strcmp(state, "running") != 0)
+			say(w, "deployment %s: %s", state, reason);
+		else
+			say(w, "deployment %s", state);
 		snprintf(w->state, sizeof w->state, "%s", state);
 	}
 }
@@ -270,6 +300,18 @@ static int wait_deployment(const struct cli_ctx *ctx, const char *id, long timeo
 						reason ? ": " : "", reason ? reason : "");
 					ret = CLI_EXIT_FAIL;
 				}
+				goto done;
+			}
+			if (paused_by_failure(d)) {
+				const char *reason = json_string_value(json_object_get(d, "reason"));
+				if (ctx->json)
+					cli_json_print(stdout, d);
+				fprintf(stderr, "edgectl: deployment %s paused%s%s\n"
+						"  it waits for an operator: edgectl deployments "
+						"resume|abort %s, or edgectl rollback %s\n",
+					id, reason ? ": " : "", reason ? reason : "", id,
+					str_field(d, "module", "MODULE"));
+				ret = CLI_EXIT_FAIL;
 				goto done;
 			}
 		}
@@ -467,7 +509,7 @@ CLI_CMD(cli_deployments_list)
 		const char *m = json_string_value(json_object_get(d, "module"));
 		if (module != NULL && (m == NULL || strcmp(m, module) != 0))
 			continue;
-		if (decorate_deployment(d) != 0 || json_array_append(shown, d) != 0) {
+		if (decorate_deployment(d, false) != 0 || json_array_append(shown, d) != 0) {
 			rc = -1;
 			break;
 		}
@@ -510,11 +552,13 @@ CLI_CMD(cli_deployments_get)
 		json_decref(d);
 		return CLI_EXIT_OK;
 	}
-	rc = decorate_deployment(d);
+	rc = decorate_deployment(d, true);
 	waves = json_object_get(d, "waves");
+	/* Waves numbered as the API numbers them (from 0), so that this table, the events below
+	 * and the reason above name the same wave by the same number. */
 	json_array_foreach(waves, i, w) {
-		if (rc == 0 && json_is_object(w))
-			rc = json_object_set_new(w, "_n", json_integer((json_int_t)i + 1));
+		if (rc == 0 && json_is_object(w) && json_object_get(w, "index") == NULL)
+			rc = json_object_set_new(w, "index", json_integer((json_int_t)i));
 	}
 	if (rc == 0)
 		rc = cli_kv_print(stdout, d, deployment_detail);

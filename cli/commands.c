@@ -14,7 +14,7 @@
 #define WAIT_OPTS                                                                             \
 	{"strategy", true, "immediate, canary (the default) or FILE.json with a strategy object"}, \
 	{"wait", false, "follow the rollout wave by wave; exit 0 when it succeeds, 1 when it "     \
-			"fails, is aborted or rolled back, 3 on timeout"},                          \
+			"fails, is aborted, rolled back or paused by a failed gate, 3 on timeout"}, \
 	{"timeout", true, "with --wait: give up after S seconds (default 1800)"}
 
 const struct cli_cmd cli_commands[] = {
@@ -157,8 +157,9 @@ void cli_help_all(void)
 			 c->verb ? c->verb : "");
 		printf("  %-20s %s\n", words, c->summary);
 	}
-	printf("\nExit codes: 0 success, 1 failure (API error, network, failed deployment),\n"
-	       "2 bad command line, 3 deploy --wait timed out.\n");
+	printf("\nExit codes: 0 success, 1 failure (API error, network, a deployment that failed,\n"
+	       "was aborted, rolled back or paused by a failed gate), 2 bad command line,\n"
+	       "3 deploy --wait timed out (the deployment carries on).\n");
 }
 
 int cli_print_page(json_t *items, json_t *next)

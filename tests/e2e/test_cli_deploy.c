@@ -267,6 +267,60 @@ START_TEST(test_deploy_wait_fails_on_auto_rollback)
 }
 END_TEST
 
+/* A failed gate without auto_rollback pauses the deployment: deploy --wait exits 1 at once with
+ * the reason (no waiting for --timeout), leaves it paused for an operator, and the detail view
+ * names the failed wave by the API's index, as the reason does. An operator's pause, in
+ * contrast, is not a failure (checked in test_deploy_timeout_and_controls). */
+START_TEST(test_deploy_wait_fails_on_gate_pause)
+{
+	struct ctl_out o;
+	char *plan, *id;
+	json_t *d;
+
+	add_sim("p1", 2);
+	tenant_with_versions();
+	ck_assert_int_eq(ctl(&o, U, A, "t", "deploy", "hello@1", "--strategy", "immediate",
+			     "--wait", "--timeout", "60", NULL), 0);
+	ctl_free(&o);
+	plan = strategy_file("{\"waves\":[{\"percent\":100}],\"bake_seconds\":0,"
+			     "\"activation_timeout_seconds\":3,\"max_error_rate\":0.05,"
+			     "\"auto_rollback\":false}");
+	/* --timeout far above the activation timeout: exit 1 must come from the pause. */
+	ck_assert_int_eq(ctl(&o, U, A, "t", "deploy", "hello@2", "--strategy", plan, "--wait",
+			     "--timeout", "120", NULL), 1);
+	ck_assert_msg(strstr(o.err, "paused") != NULL, "out: %s\nerr: %s", o.out, o.err);
+	ck_assert_msg(strstr(o.err, "timed out") == NULL, "err: %s", o.err);
+	ck_assert_msg(strstr(o.err, "deployments resume|abort") != NULL, "err: %s", o.err);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "t", "--json", "deployments", "list", NULL), 0);
+	d = json_array_get(json_object_get(o.json, "items"), 0);
+	ck_assert_ptr_nonnull(d);
+	for (size_t i = 0; i < json_array_size(json_object_get(o.json, "items")); i++) {
+		json_t *x = json_array_get(json_object_get(o.json, "items"), i);
+		if (json_integer_value(json_object_get(x, "to_version")) == 2)
+			d = x;
+	}
+	ck_assert_str_eq(jstr(d, "state"), "paused");
+	id = strdup(jstr(d, "id"));
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "t", "deployments", "get", id, NULL), 0);
+	ck_assert_msg(strstr(o.out, "wave 0 failed") != NULL, "get: %s", o.out);
+	ck_assert_msg(strstr(o.out, "Current wave: 0 (1 of 1)") != NULL, "get: %s", o.out);
+	ck_assert_msg(strstr(o.out, "0     failed") != NULL, "waves table: %s", o.out);
+	ctl_free(&o);
+	/* The --json form ends the same way, with the deployment document on stdout. */
+	ck_assert_int_eq(ctl(&o, U, A, "t", "deployments", "abort", id, NULL), 0);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "t", "--json", "deploy", "hello@2", "--strategy", plan,
+			     "--wait", "--timeout", "120", NULL), 1);
+	ck_assert_msg(json_is_object(o.json), "stdout: %s", o.out);
+	ck_assert_str_eq(jstr(o.json, "state"), "paused");
+	ctl_free(&o);
+	free(id);
+	free(plan);
+}
+END_TEST
+
 START_TEST(test_deploy_timeout_and_controls)
 {
 	struct ctl_out o;
@@ -484,6 +538,7 @@ int main(void)
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_deploy_wait_succeeds_then_rollback);
 	tcase_add_test(tc, test_deploy_wait_fails_on_auto_rollback);
+	tcase_add_test(tc, test_deploy_wait_fails_on_gate_pause);
 	tcase_add_test(tc, test_deploy_timeout_and_controls);
 	tcase_add_test(tc, test_deploy_bad_input);
 	tcase_add_test(tc, test_real_agent_rollback_on_errors);
