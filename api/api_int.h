@@ -86,7 +86,7 @@ struct api_req {
 	size_t limit;
 	bool too_large;
 	bool answered_early;  /* a reply was queued before the body was read */
-	bool discarding;      /* the body is being dropped; the reply is sent when it ends */
+	bool answer_pending;  /* decided from the headers; sent at the end of a bodiless request */
 	json_t *json;
 	struct api_principal who;
 	char tenant_id[37];
@@ -138,6 +138,12 @@ void api__db_release(struct api_req *req);
 /* api_sql for the router's hot statements (authentication, tenant scope): a server-side
  * prepared statement `name` (created on a connection's first use) saves parsing and planning
  * on every request. Not inside transactions. sql must always be the same text for a name. */
+/* api_sql_bin with the format of the result's cells chosen (0 text, 1 binary). Every
+ * statement of a request goes through here: it waits for its answer at most db_timeout_ms
+ * plus a margin, then gives the connection up (SQLSTATE 08006, a 503). */
+PGresult *api__sql_fmt(struct api_req *req, const char *sql, int nparams,
+		       const char *const *params, const int *lengths, const int *formats,
+		       int result_format);
 PGresult *api__sql_named(struct api_req *req, const char *name, const char *sql, int nparams,
 			 const char *const *params);
 

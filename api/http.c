@@ -16,8 +16,6 @@
 
 #include "common/log.h"
 
-/* How much of an oversized chunked body is read and dropped before the connection is cut. */
-#define API_DRAIN_MAX (64u * 1024u * 1024u)
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
@@ -25,6 +23,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe);
 static enum MHD_Result send_reply(struct api_req *req);
+static enum MHD_Result refuse_midstream(struct api_req *req);
 
 /* Accepts a caller's X-Request-Id when it is short and plain, so that a request can be traced
  * through a proxy; otherwise generates one. */
@@ -101,6 +100,15 @@ static long long announced_length(struct api_req *req)
 	return v;
 }
 
+/* True when the request carries a body: one announced by a non-zero Content-Length, or a
+ * chunked one. */
+static bool has_body(struct api_req *req)
+{
+	const char *te = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Transfer-Encoding");
+
+	return announced_length(req) > 0 || (te != NULL && strcasecmp(te, "identity") != 0);
+}
+
 /* Decides what can be answered from the request line and headers alone: unknown path (404),
  * wrong method (405 + Allow), CORS preflight, an announced body over the limit (413). */
 static bool answer_early(struct api_req *req)
@@ -174,25 +182,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO; /* out of memory: MHD closes the connection */
 		*con_cls = req;
 		if (answer_early(req)) {
-			req->answered_early = true;
-			return send_reply(req);
+			/* With a body still to come, the answer goes out now and libmicrohttpd
+			 * closes the connection without reading the body. Without one, it waits
+			 * for the (empty) end of the request so the connection stays alive. */
+			if (has_body(req)) {
+				req->answered_early = true;
+				return send_reply(req);
+			}
+			req->answer_pending = true;
 		}
 		return MHD_YES;
+	}
+	if (req->answer_pending) {
+		*upload_size = 0;
+		return send_reply(req);
 	}
 	if (req->answered_early) {
 		/* Answered from the headers: MHD closes the connection after the reply. */
 		*upload_size = 0;
-		return MHD_YES;
-	}
-	if (req->discarding) {
-		/* Dropping the rest of a refused body (see below); a client that keeps sending
-		 * far beyond the limit is cut off. The reply goes out once the body ended. */
-		if (*upload_size == 0)
-			return send_reply(req);
-		req->bytes_in += *upload_size;
-		*upload_size = 0;
-		if (req->bytes_in > req->limit + API_DRAIN_MAX)
-			return MHD_NO;
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
@@ -201,20 +208,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		req->bytes_in += n;
 		if (req->body.len + n > req->limit) {
 			req->too_large = true;
-			req->discarding = true;
 			buf_free(&req->body);
 			api_reply_problem(req, 413, "the request body is larger than the limit of %zu bytes",
 					  req->limit);
-			/* A body without Content-Length (chunked) crossed the limit. libmicrohttpd
-			 * cannot queue an answer in the middle of a body, so the rest is dropped
-			 * unread into no buffer and the 413 goes out when it ends (bodies that
-			 * announce their length were refused before any byte was read). */
-			return MHD_YES;
+			return refuse_midstream(req);
 		}
 		if (!buf_append(&req->body, upload, n)) {
-			req->discarding = true;
 			buf_free(&req->body);
 			api_reply_problem(req, 503, "out of memory reading the request body");
+			return refuse_midstream(req);
 		}
 		return MHD_YES;
 	}
@@ -247,6 +249,45 @@ static enum MHD_Result send_reply(struct api_req *req)
 	rc = MHD_queue_response(req->conn, req->status, resp);
 	MHD_destroy_response(resp);
 	return rc;
+}
+
+/* Answers a request whose body is being refused half-way (a chunked body that crossed the
+ * limit: bodies that announce their length are refused before any byte is read). This
+ * libmicrohttpd (0.9.7x) cannot queue a reply in the middle of a body, and reading the rest
+ * just to answer is what the limit is there to prevent. So the reply is written to the
+ * socket directly, the sending side is shut, and returning MHD_NO makes libmicrohttpd close
+ * the connection without reading further. Clients that read while they send (curl, browsers)
+ * see the 413; the others see the connection end, which is all they could get anyway. */
+static enum MHD_Result refuse_midstream(struct api_req *req)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct buf b = {0};
+	bool ok;
+
+	api__cors_headers(req);
+	ok = buf_printf(&b, "HTTP/1.1 %u %s\r\nConnection: close\r\nX-Request-Id: %s\r\n"
+			"Content-Length: %zu\r\n", req->status, api__reason(req->status),
+			req->request_id, req->resp_len);
+	if (ok && req->resp_type != NULL)
+		ok = buf_printf(&b, "Content-Type: %s\r\n", req->resp_type);
+	for (int i = 0; ok && i < req->nheaders; i++)
+		ok = buf_printf(&b, "%s: %s\r\n", req->headers[i].name, req->headers[i].value);
+	ok = ok && buf_puts(&b, "\r\n") && buf_append(&b, req->resp ? req->resp : "", req->resp_len);
+	if (ok && ci != NULL) {
+		/* A fresh connection's send buffer takes these few hundred bytes at once; what
+		 * does not fit is dropped rather than waited for. */
+		size_t off = 0;
+		while (off < b.len) {
+			ssize_t w = send(ci->connect_fd, b.data + off, b.len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+		shutdown(ci->connect_fd, SHUT_WR);
+	}
+	buf_free(&b);
+	return MHD_NO;
 }
 
 static void access_log(struct api_req *req, double seconds)

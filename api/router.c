@@ -271,6 +271,16 @@ static bool role_allows(enum api_access need, enum api_role role)
 	return false;
 }
 
+/* True when the Content-Type value ct names the media type `type` (parameters ignored). */
+static bool media_type_is(const char *ct, const char *type)
+{
+	size_t n = strlen(type);
+
+	while (*ct == ' ')
+		ct++;
+	return strncasecmp(ct, type, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
 /* Checks the content type and parses a JSON body into req->json. */
 static bool parse_json_body(struct api_req *req)
 {
@@ -279,10 +289,12 @@ static bool parse_json_body(struct api_req *req)
 
 	if (req->body.len == 0)
 		return true;
-	/* A body without a Content-Type is read as JSON (what every client of this API sends);
-	 * any other declared type is refused rather than guessed at. */
-	if (ct != NULL && (strncasecmp(ct, "application/json", 16) != 0 ||
-			   (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' '))) {
+	/* A body without a Content-Type is read as JSON (what every client of this API sends),
+	 * and so is one labelled application/x-www-form-urlencoded: that is the label `curl -d`
+	 * and libcurl put on any body they are not told about, and a form body would not parse
+	 * as a JSON object anyway. Any other declared type is refused rather than guessed at. */
+	if (ct != NULL && !media_type_is(ct, "application/json") &&
+	    !media_type_is(ct, "application/x-www-form-urlencoded")) {
 		api_reply_problem(req, 415, "the body must be application/json (got %s)", ct);
 		return false;
 	}

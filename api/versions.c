@@ -286,22 +286,16 @@ static void get_version_wasm(struct api_req *req)
 	const char *module = api_param(req, "m");
 	const char *n;
 	char module_id[37], etag[SIGN_DIGEST_LEN + 3];
-	PGconn *c;
 	PGresult *r;
 
 	if (!find_module(req, module, false, module_id) || !version_param(req, module, &n))
 		return;
-	if ((c = api_db(req)) == NULL)
-		return;
 	/* Binary result: the bytes arrive as they are, without hex encoding. */
 	const char *p[] = {module_id, n};
-	r = PQexecParams(c, "SELECT b.bytes, v.digest FROM module_versions v JOIN blobs b ON b.digest = v.digest"
-			    " WHERE v.module_id = $1::uuid AND v.version = $2::int",
-			 2, NULL, p, NULL, NULL, 1);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		snprintf(req->sqlstate, sizeof req->sqlstate, "%s",
-			 PQstatus(c) != CONNECTION_OK ? "08006" : "XX000");
-		PQclear(r);
+	r = api__sql_fmt(req, "SELECT b.bytes, v.digest FROM module_versions v JOIN blobs b ON b.digest = v.digest"
+			      " WHERE v.module_id = $1::uuid AND v.version = $2::int",
+			 2, p, NULL, NULL, 1);
+	if (r == NULL) {
 		api_reply_sql_error(req);
 		return;
 	}
