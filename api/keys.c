@@ -16,6 +16,17 @@ static void list_keys(struct api_req *req)
 
 	if (!api_page_parse(req, &pg))
 		return;
+	/* The server records its key at start-up, but only when the database answered then;
+	 * recording it here too (idempotent) means the list never lacks the key that signs new
+	 * versions, which is the one a new agent must trust first. */
+	const char *pk[] = {current, sign_key_public_b64(api__signing_key(req))};
+	r = api_sql(req, "INSERT INTO signing_keys (key_id, public_key) VALUES ($1, $2)"
+			 " ON CONFLICT (key_id) DO NOTHING", 2, pk);
+	if (r == NULL) {
+		api_reply_sql_error(req);
+		return;
+	}
+	PQclear(r);
 	snprintf(after, sizeof after, "%lld", (long long)pg.after);
 	snprintf(limit, sizeof limit, "%d", pg.limit + 1);
 	const char *p[] = {after, limit};
@@ -29,13 +40,21 @@ static void list_keys(struct api_req *req)
 	}
 	json_t *items = json_array();
 	int n = PQntuples(r);
-	for (int i = 0; i < n && i < pg.limit; i++) {
+	for (int i = 0; items != NULL && i < n && i < pg.limit; i++) {
 		const char *id = PQgetvalue(r, i, 0);
-		json_array_append_new(items,
+		if (json_array_append_new(items,
 			json_pack("{s:o,s:o,s:o,s:s,s:o}", "key_id", api_pg_str(r, i, 0),
 				  "public_key", api_pg_str(r, i, 1), "algorithm", api_pg_str(r, i, 2),
 				  "state", strcmp(id, current) == 0 ? "current" : "retired",
-				  "created_at", api_pg_str(r, i, 3)));
+				  "created_at", api_pg_str(r, i, 3))) != 0) {
+			json_decref(items);
+			items = NULL;
+		}
+	}
+	if (items == NULL) {
+		PQclear(r);
+		api_reply_problem(req, 500, "out of memory listing keys");
+		return;
 	}
 	int64_t next = n > pg.limit ? atoll(PQgetvalue(r, pg.limit - 1, 4)) : -1;
 	PQclear(r);
