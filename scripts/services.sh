@@ -4,6 +4,9 @@
 #   scripts/services.sh env          print the export lines of the running services
 #   scripts/services.sh stop         stop exactly what start started, remove the folder
 #   scripts/services.sh pg-stop|pg-start|redis-stop|redis-start   (for failure tests)
+#   scripts/services.sh pg-pause|pg-resume   freeze / thaw PostgreSQL (SIGSTOP/SIGCONT of the
+#                                            postmaster and its backends): a server that
+#                                            accepts connections but never answers
 # The folder is $EDGEPLANE_SERVICES_DIR (start sets it when unset).
 set -euo pipefail
 
@@ -36,6 +39,19 @@ pg_start() {
 		start >/dev/null
 }
 pg_stop() { as_pg "$PGBIN/pg_ctl" -D "$dir/pg" -m fast -w stop >/dev/null 2>&1 || true; }
+# The postmaster and its backends, by pid (nothing else is signalled).
+pg_pids() {
+	local pm
+	pm=$(head -1 "$dir/pg/postmaster.pid" 2>/dev/null) || return 0
+	[ -n "$pm" ] || return 0
+	echo "$pm" $(pgrep -P "$pm" || true)
+}
+pg_signal() {
+	local pids; pids=$(pg_pids)
+	[ -n "$pids" ] || { echo "services.sh: PostgreSQL is not running" >&2; return 1; }
+	# shellcheck disable=SC2086
+	kill "-$1" $pids
+}
 redis_start() {
 	redis-server --port "$REDISPORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
 		--pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --dir "$dir" >/dev/null
@@ -82,13 +98,16 @@ start)
 env) need_dir; print_env ;;
 stop)
 	need_dir
+	pg_signal CONT 2>/dev/null || true  # a paused server could not be stopped
 	redis_stop
 	pg_stop
 	rm -rf "$dir"
 	;;
 pg-stop) need_dir; pg_stop ;;
 pg-start) need_dir; pg_start ;;
+pg-pause) need_dir; pg_signal STOP ;;
+pg-resume) need_dir; pg_signal CONT ;;
 redis-stop) need_dir; redis_stop ;;
 redis-start) need_dir; redis_start ;;
-*) echo "usage: scripts/services.sh start|env|stop|pg-stop|pg-start|redis-stop|redis-start" >&2; exit 2 ;;
+*) echo "usage: scripts/services.sh start|env|stop|pg-stop|pg-start|pg-pause|pg-resume|redis-stop|redis-start" >&2; exit 2 ;;
 esac

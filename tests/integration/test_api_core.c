@@ -173,6 +173,80 @@ START_TEST(body_limit_before_reading)
 }
 END_TEST
 
+/* Sends what the peer takes, without failing when it stops reading (or closes). */
+static size_t send_best_effort(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	size_t sent = 0;
+
+	while (sent < n) {
+		ssize_t w = send(fd, c + sent, n - sent, MSG_NOSIGNAL);
+		if (w <= 0)
+			break;
+		sent += (size_t)w;
+	}
+	return sent;
+}
+
+/* A chunked body that crosses the limit is answered 413 although the client never sends the
+ * rest of it nor the final chunk: the server does not wait for (or read) what is left. */
+START_TEST(body_limit_chunked_midstream)
+{
+	int fd = raw_connect(cp.port);
+	char head[512];
+	size_t piece = 1200 * 1024; /* over the 1 MiB JSON limit */
+	char *data = malloc(piece);
+	int n = snprintf(head, sizeof head,
+			 "POST /v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+			 "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+			 "%zx\r\n", cp.admin_token, 4 * piece);
+
+	ck_assert_ptr_nonnull(data);
+	memset(data, ' ', piece);
+	data[0] = '{';
+	send_all(fd, head, (size_t)n);
+	send_best_effort(fd, data, piece);
+	/* The chunk announced 4x more; none of it comes. An answer can only be the 413. */
+	char *resp = recv_some(fd, 20000);
+	ck_assert_msg(strncmp(resp, "HTTP/1.1 413", 12) == 0, "got: %.200s", resp);
+	ck_assert_ptr_nonnull(strstr(resp, "application/problem+json"));
+	ck_assert_ptr_nonnull(strcasestr(resp, "X-Request-Id: "));
+	ck_assert_ptr_nonnull(strstr(resp, "\"status\":413"));
+	free(resp);
+	free(data);
+	close(fd);
+	ta_expect(&cp, 200, "GET", "/healthz", NULL, NULL, NULL);
+}
+END_TEST
+
+/* Answers decided from the headers alone (404, 405, 401) keep a bodiless request's
+ * connection open: two requests on one connection get two answers. */
+START_TEST(header_answers_keep_alive)
+{
+	int fd = raw_connect(cp.port);
+	const char *two = "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+			  "PUT /v1/tenants HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct buf b = {0};
+	char chunk[4096];
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+	send_all(fd, two, strlen(two));
+	while (poll(&pfd, 1, 5000) > 0) {
+		ssize_t k = recv(fd, chunk, sizeof chunk, 0);
+		if (k <= 0)
+			break;
+		ck_assert(buf_append(&b, chunk, (size_t)k));
+		if (strstr(b.data, "HTTP/1.1 405") != NULL && strstr(strstr(b.data, "HTTP/1.1 405"), "}"))
+			break;
+	}
+	ck_assert_msg(b.data != NULL && strncmp(b.data, "HTTP/1.1 404", 12) == 0, "got: %s", b.data);
+	ck_assert_msg(strstr(b.data, "HTTP/1.1 405") != NULL, "second answer missing: %s", b.data);
+	ck_assert_ptr_nonnull(strstr(strstr(b.data, "HTTP/1.1 405"), "Allow: "));
+	buf_free(&b);
+	close(fd);
+}
+END_TEST
+
 START_TEST(body_limit_chunked)
 {
 	struct th_resp r;
@@ -353,6 +427,8 @@ int main(void)
 	tcase_add_test(tc, cors_preflight_and_headers);
 	tcase_add_test(tc, body_limit_before_reading);
 	tcase_add_test(tc, body_limit_chunked);
+	tcase_add_test(tc, body_limit_chunked_midstream);
+	tcase_add_test(tc, header_answers_keep_alive);
 	tcase_add_test(tc, health_ready_metrics);
 	tcase_add_test(tc, access_log_lines);
 	tcase_add_test(tc, openapi_matches_routes);

@@ -87,6 +87,88 @@ START_TEST(pool_survives_database_restart)
 }
 END_TEST
 
+/* A database that accepts connections but never answers (frozen, partitioned): requests get
+ * a 503 problem after the configured wait instead of hanging, and succeed again once it
+ * answers, without restarting edgeplane. */
+START_TEST(pool_survives_frozen_database)
+{
+	static char tmo[] = "EDGEPLANE_DB_TIMEOUT_MS=500";
+	char *env[] = {tmo, NULL};
+	struct th_cp cp;
+	struct th_resp list, create, up;
+
+	th_env("EDGEPLANE_SERVICES_DIR");
+	th_cp_start(&cp, env);
+	ta_tenant(&cp, "warm"); /* the pool now holds an open connection */
+	ck_assert_int_eq(services("pg-pause"), 0);
+	/* curl gives up after 30 s: a request that hangs fails the test. The answers are
+	 * checked after the database is thawed, so a failure never leaves it frozen. */
+	th_http(&list, "GET", th_cp_url(&cp, "/v1/tenants"), cp.admin_token, NULL, NULL, 0, NULL);
+	const char *frozen = "{\"slug\":\"frozen\",\"name\":\"F\"}";
+	th_http(&create, "POST", th_cp_url(&cp, "/v1/tenants"), cp.admin_token, NULL, frozen,
+		strlen(frozen), NULL);
+	ck_assert_int_eq(services("pg-resume"), 0);
+	ta_problem(&list, 503);
+	ta_problem(&create, 503);
+	th_resp_free(&list);
+	th_resp_free(&create);
+	long st = 0;
+	for (int i = 0; i < 100 && st != 201; i++) {
+		const char *thawed = "{\"slug\":\"thawed\",\"name\":\"T\"}";
+		th_http(&up, "POST", th_cp_url(&cp, "/v1/tenants"), cp.admin_token, NULL, thawed,
+			strlen(thawed), NULL);
+		st = up.status;
+		th_resp_free(&up);
+		if (st != 201)
+			usleep(100000);
+	}
+	ck_assert_int_eq(st, 201);
+	ck_assert_int_eq(kill(cp.pid, 0), 0);
+	ta_expect(&cp, 200, "GET", "/v1/tenants/thawed", cp.admin_token, NULL, NULL);
+	th_cp_stop(&cp);
+}
+END_TEST
+
+/* While another session holds the migrations' advisory lock, `edgeplane migrate` waits and
+ * applies nothing; once the lock is released it applies every file. */
+START_TEST(migrate_waits_for_the_lock)
+{
+	char *db = th_fresh_db();
+	char env_db[1100];
+	snprintf(env_db, sizeof env_db, "EDGEPLANE_DATABASE_URL=%s", db);
+	char *env[] = {env_db, NULL};
+	char *argv[] = {(char *)th_bin("edgeplane"), "migrate", NULL};
+	PGconn *holder = PQconnectdb(db);
+	PGresult *r;
+	int st;
+
+	ck_assert_msg(PQstatus(holder) == CONNECTION_OK, "%s", PQerrorMessage(holder));
+	r = PQexec(holder, "SELECT pg_advisory_lock(1162890567)");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+	PQclear(r);
+	pid_t a = th_spawn(argv, env, NULL);
+	/* Wait until the runner is blocked on the lock (it shows in pg_locks), then check it
+	 * did nothing meanwhile. */
+	long waiting = 0;
+	for (int i = 0; i < 200 && waiting == 0; i++) {
+		waiting = scalar(db, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+				     " AND NOT granted AND objid = 1162890567");
+		if (waiting == 0)
+			usleep(50000);
+	}
+	ck_assert_int_eq(waiting, 1);
+	ck_assert_int_eq(waitpid(a, &st, WNOHANG), 0);
+	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM pg_tables WHERE tablename = 'tenants'"), 0);
+	r = PQexec(holder, "SELECT pg_advisory_unlock(1162890567)");
+	PQclear(r);
+	PQfinish(holder);
+	ck_assert_int_eq(waitpid(a, &st, 0), a);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM schema_migrations"), count_migration_files());
+	free(db);
+}
+END_TEST
+
 START_TEST(migrate_once_in_order_concurrently)
 {
 	char *db = th_fresh_db();
@@ -268,6 +350,8 @@ int main(void)
 
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, pool_survives_database_restart);
+	tcase_add_test(tc, pool_survives_frozen_database);
+	tcase_add_test(tc, migrate_waits_for_the_lock);
 	tcase_add_test(tc, migrate_once_in_order_concurrently);
 	tcase_add_test(tc, failing_migration_is_rolled_back);
 	tcase_add_test(tc, shell_commands);
