@@ -102,13 +102,23 @@ static void cache_put(const char *digest, const void *bytes, size_t len)
 	pthread_mutex_unlock(&cache.mu);
 }
 
-static bool is_sha256_hex(const char *s)
+/* Copies the 64 hex digits of a SHA-256 into out in lower case (digests are stored that
+ * way; upper case is the same digest). False when s is anything else. */
+static bool sha256_hex_lower(const char *s, char out[65])
 {
 	size_t n = 0;
 
-	for (; s[n] != '\0'; n++)
-		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+	for (; s[n] != '\0'; n++) {
+		char ch = s[n];
+		if (n >= 64)
 			return false;
+		if (ch >= 'A' && ch <= 'F')
+			ch = (char)(ch - 'A' + 'a');
+		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+			return false;
+		out[n] = ch;
+	}
+	out[n] = '\0';
 	return n == 64;
 }
 
@@ -134,15 +144,16 @@ static bool etag_matches(const char *inm, const char *etag)
 
 static void get_blob(struct api_req *req)
 {
-	const char *hex = api_param(req, "hex");
+	const char *raw = api_param(req, "hex");
 	const char *inm = api_header(req, "If-None-Match");
-	char digest[80], etag[84];
+	char hex[65], digest[80], etag[84];
 	const char *p[1] = {digest};
 	PGconn *c;
 	PGresult *r;
 
-	if (hex == NULL || !is_sha256_hex(hex)) {
-		api_reply_problem(req, 404, "no blob with that digest (want sha256: and 64 lowercase hex digits)");
+	/* A malformed name is the caller's mistake (400), not a blob that might exist later. */
+	if (raw == NULL || !sha256_hex_lower(raw, hex)) {
+		api_reply_problem(req, 400, "a blob is named sha256: and 64 hex digits");
 		return;
 	}
 	snprintf(digest, sizeof digest, "sha256:%s", hex);

@@ -73,6 +73,8 @@ static json_t *deployment_json(struct api_req *req, struct sch_loaded *l)
 	PGresult *r;
 
 	sch_config_from_env(&cfg);
+	/* The same grace as the planner's (see sch_config), so GET agrees with the gates. */
+	cfg.listening_since_ms = l->listening_since_ms;
 	strategy = sch_strategy_to_json(&l->strategy);
 	o = json_object();
 	waves = json_array();

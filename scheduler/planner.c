@@ -22,6 +22,7 @@ struct pop_eval {
 
 static int add_event(struct sch_plan *out, int64_t now, const char *type, int wave,
 		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static bool agent_fresh(const struct sch_agent_obs *a, int64_t now, const struct sch_config *cfg);
 static void eval_pop(const struct sch_pop *p, int64_t now, const struct sch_config *cfg,
 		     struct pop_eval *ev);
 static size_t select_wave(const struct sch_deployment *d, struct sch_pop *pops, size_t npops,
@@ -115,11 +116,23 @@ static int add_event(struct sch_plan *out, int64_t now, const char *type, int wa
 	return 0;
 }
 
+/* An agent is fresh when it reported within 3 heartbeats. An agent never heard of is not,
+ * whatever the grace: it has no observation to stand on. */
+static bool agent_fresh(const struct sch_agent_obs *a, int64_t now, const struct sch_config *cfg)
+{
+	int64_t seen = a->last_seen_ms;
+
+	if (seen <= 0)
+		return false;
+	if (cfg->listening_since_ms > seen)
+		seen = cfg->listening_since_ms;
+	return now - seen <= 3 * cfg->heartbeat_ms;
+}
+
 bool sch_pop_is_stale(const struct sch_pop *p, int64_t now, const struct sch_config *cfg)
 {
 	for (size_t i = 0; i < p->nagents; i++)
-		if (p->agents[i].last_seen_ms > 0 &&
-		    now - p->agents[i].last_seen_ms <= 3 * cfg->heartbeat_ms)
+		if (agent_fresh(&p->agents[i], now, cfg))
 			return false;
 	return true;
 }
@@ -132,7 +145,7 @@ static void eval_pop(const struct sch_pop *p, int64_t now, const struct sch_conf
 	memset(ev, 0, sizeof *ev);
 	for (size_t i = 0; i < p->nagents; i++) {
 		const struct sch_agent_obs *a = &p->agents[i];
-		if (a->last_seen_ms <= 0 || now - a->last_seen_ms > 3 * cfg->heartbeat_ms)
+		if (!agent_fresh(a, now, cfg))
 			continue;
 		fresh++;
 		if (a->target == SCH_OBS_ACTIVE)
@@ -154,7 +167,7 @@ int sch_pop_observed_version(const struct sch_pop *p, int64_t now, const struct 
 
 	for (size_t i = 0; i < p->nagents; i++) {
 		const struct sch_agent_obs *a = &p->agents[i];
-		if (a->last_seen_ms <= 0 || now - a->last_seen_ms > 3 * cfg->heartbeat_ms)
+		if (!agent_fresh(a, now, cfg))
 			continue;
 		if (v != 0 && a->running_version != v)
 			return 0;
@@ -290,6 +303,15 @@ static void list_pops(const struct sch_pop *pops, size_t npops, int w, char *dst
 	}
 }
 
+/* What returning a PoP means, for event details: back to A, or (A none) the module removed. */
+static void return_text(const struct sch_deployment *d, int n, char *dst, size_t len)
+{
+	if (d->from_version > 0)
+		snprintf(dst, len, "%d PoP(s) returned to version %d", n, d->from_version);
+	else
+		snprintf(dst, len, "module removed from %d PoP(s) (it ran nowhere before)", n);
+}
+
 static int return_touched(struct sch_deployment *d, struct sch_pop *pops, size_t npops)
 {
 	int n = 0;
@@ -312,11 +334,10 @@ static int fail_gate(struct sch_deployment *d, struct sch_pop *pops, size_t npop
 	if ((rc = add_event(out, now, "wave_failed", w, "%s", reason)) != 0)
 		return rc;
 	if (d->strategy->auto_rollback) {
-		int n = return_touched(d, pops, npops);
+		char what[128];
+		return_text(d, return_touched(d, pops, npops), what, sizeof what);
 		d->state = SCH_DEP_ROLLED_BACK;
-		return add_event(out, now, "rolled_back", w,
-				 "auto_rollback: %d PoP(s) returned to version %d", n,
-				 d->from_version);
+		return add_event(out, now, "rolled_back", w, "auto_rollback: %s", what);
 	}
 	d->state = SCH_DEP_PAUSED;
 	return add_event(out, now, "paused", w, "%s", d->reason);
@@ -490,17 +511,17 @@ int sch_plan_step(struct sch_deployment *d, struct sch_pop *pops, size_t npops,
 		  struct sch_plan *out, char *err, size_t errlen)
 {
 	const char *state = sch_dep_state_name(d->state);
-	int rc, n;
+	char what[128];
+	int rc;
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	/* A deployment whose target version vanished cannot go on: return the touched PoPs. */
 	if (d->target_missing && !sch_dep_state_is_terminal(d->state)) {
-		n = return_touched(d, pops, npops);
+		return_text(d, return_touched(d, pops, npops), what, sizeof what);
 		d->state = SCH_DEP_FAILED;
 		snprintf(d->reason, sizeof d->reason, "version %d no longer exists", d->to_version);
-		if ((rc = add_event(out, now, "failed", -1, "%s; %d PoP(s) returned to version %d",
-				    d->reason, n, d->from_version)) != 0)
+		if ((rc = add_event(out, now, "failed", -1, "%s; %s", d->reason, what)) != 0)
 			return rc;
 		if (act != SCH_ACT_TICK) {
 			snprintf(err, errlen, "the deployment failed: %s", d->reason);
@@ -574,7 +595,7 @@ int sch_plan_step(struct sch_deployment *d, struct sch_pop *pops, size_t npops,
 			snprintf(err, errlen, "cannot abort a deployment that is %s", state);
 			return SCH_E_CONFLICT;
 		}
-		n = return_touched(d, pops, npops);
+		return_text(d, return_touched(d, pops, npops), what, sizeof what);
 		if (d->current_wave < (int)d->strategy->nwaves) {
 			struct sch_wave *wv = &d->waves[d->current_wave];
 			if (wv->state == SCH_WAVE_ACTIVATING || wv->state == SCH_WAVE_BAKING)
@@ -582,9 +603,8 @@ int sch_plan_step(struct sch_deployment *d, struct sch_pop *pops, size_t npops,
 		}
 		d->state = SCH_DEP_ABORTED;
 		snprintf(d->reason, sizeof d->reason, "aborted by an operator");
-		return add_event(out, now, "aborted", d->current_wave,
-				 "aborted by an operator; %d PoP(s) returned to version %d", n,
-				 d->from_version);
+		return add_event(out, now, "aborted", d->current_wave, "aborted by an operator; %s",
+				 what);
 	}
 	if (d->state == SCH_DEP_PENDING) {
 		d->state = SCH_DEP_RUNNING;

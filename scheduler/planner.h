@@ -88,6 +88,12 @@ struct sch_pop {
 
 struct sch_config {
 	int64_t heartbeat_ms; /* agents heartbeat this often; 3 missed = stale */
+	/* When the scheduler became able to hear agents (the current leader took the lock;
+	 * 0: long ago). Silence from before then is the control plane's outage, not the
+	 * agents': an agent counts as heard at this time at the latest, so a restarted or
+	 * failed-over leader gives every agent 3 heartbeats to report again instead of
+	 * failing every wave in progress for staleness. */
+	int64_t listening_since_ms;
 };
 
 struct sch_event {
@@ -127,7 +133,8 @@ enum sch_pop_state sch_pop_state_of(const struct sch_deployment *d, const struct
 /* The version the PoP's fresh agents report running (0: none or disagreeing). */
 int sch_pop_observed_version(const struct sch_pop *p, int64_t now_ms,
 			     const struct sch_config *cfg);
-/* True when no agent of the PoP reported within 3 heartbeats. */
+/* True when no agent of the PoP reported within 3 heartbeats (counting from
+ * cfg->listening_since_ms at the earliest). */
 bool sch_pop_is_stale(const struct sch_pop *p, int64_t now_ms, const struct sch_config *cfg);
 
 bool sch_dep_state_is_terminal(enum sch_dep_state s);

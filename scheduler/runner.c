@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "scheduler/sql.h"
 #include "scheduler/store.h"
 
 #define MAX_DUE 256
@@ -212,6 +213,17 @@ static bool try_lead(struct sch_runner *r)
 	got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
 	if (got) {
+		/* Record the start of this leadership: agents could not report while nobody
+		 * led (or the database was away), and the planner must not read that silence
+		 * as theirs. Without the record, steps would fail waves for staleness. */
+		res = PQexec(r->pg, SCH_SQL_LEADER_SINCE);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			log_warn("scheduler: recording the leader's start: %s", PQerrorMessage(r->pg));
+			PQclear(res);
+			pg_drop(r); /* closing the session releases the lock for another try */
+			return false;
+		}
+		PQclear(res);
 		atomic_store(&r->leader, true);
 		log_info("scheduler: this instance is the leader (tick %d ms)", r->tick_ms);
 	}

@@ -15,7 +15,8 @@
 	" d.state, d.strategy::text, d.current_wave, COALESCE(d.reason, '')," \
 	" " SCH_SQL_RFC3339("d.created_at") ", " SCH_SQL_RFC3339("d.updated_at") "," \
 	" EXISTS (SELECT 1 FROM module_versions v WHERE v.module_id = d.module_id" \
-	"         AND v.version = d.to_version)" \
+	"         AND v.version = d.to_version)," \
+	" COALESCE((SELECT " SCH_SQL_MS("since") " FROM scheduler_leader), 0)" \
 	" FROM deployments d JOIN modules m ON m.id = d.module_id" \
 	" JOIN tenants t ON t.id = d.tenant_id" \
 	" WHERE d.id = $1::uuid AND ($2::uuid IS NULL OR d.tenant_id = $2::uuid)"
@@ -106,6 +107,11 @@
 	"INSERT INTO pop_desired (pop_id, published)" \
 	" SELECT * FROM unnest($1::uuid[], $2::bigint[])" \
 	" ON CONFLICT (pop_id) DO UPDATE SET published = GREATEST(pop_desired.published, EXCLUDED.published)"
+
+/* The leader that just took the lock records when (migrations/0101_scheduler_leader.sql). */
+#define SCH_SQL_LEADER_SINCE \
+	"INSERT INTO scheduler_leader (one, since) VALUES (true, now())" \
+	" ON CONFLICT (one) DO UPDATE SET since = EXCLUDED.since"
 
 #define SCH_SQL_GENERATION \
 	"SELECT GREATEST(COALESCE((SELECT generation FROM pop_desired WHERE pop_id = $1::uuid), 0)," \

@@ -30,6 +30,7 @@ void sch_config_from_env(struct sch_config *cfg)
 	long long hb = v ? atoll(v) : 0;
 
 	cfg->heartbeat_ms = hb >= 10 ? hb : 10000;
+	cfg->listening_since_ms = 0;
 }
 
 int64_t sch_now_ms(void)
@@ -185,7 +186,7 @@ int sch_store_load(PGconn *c, const char *id, const char *tenant_id, bool for_up
 	}
 	/* Columns: 0 id, 1 tenant_id, 2 tenant slug, 3 module_id, 4 module name, 5 from,
 	 * 6 to, 7 state, 8 strategy, 9 current_wave, 10 reason, 11 created_at, 12 updated_at,
-	 * 13 target exists. */
+	 * 13 target exists, 14 leader since (ms). */
 	snprintf(out->d.id, sizeof out->d.id, "%s", PQgetvalue(r, 0, 0));
 	snprintf(out->tenant_id, sizeof out->tenant_id, "%s", PQgetvalue(r, 0, 1));
 	snprintf(out->tenant_slug, sizeof out->tenant_slug, "%s", PQgetvalue(r, 0, 2));
@@ -200,6 +201,7 @@ int sch_store_load(PGconn *c, const char *id, const char *tenant_id, bool for_up
 	snprintf(out->created_at, sizeof out->created_at, "%s", PQgetvalue(r, 0, 11));
 	snprintf(out->updated_at, sizeof out->updated_at, "%s", PQgetvalue(r, 0, 12));
 	out->d.target_missing = strcmp(PQgetvalue(r, 0, 13), "t") != 0;
+	out->listening_since_ms = num_of(PQgetvalue(r, 0, 14));
 	sj = json_loads(PQgetvalue(r, 0, 8), 0, &je);
 	PQclear(r);
 	if (sj == NULL) {
@@ -397,6 +399,7 @@ int sch_store_step(PGconn *c, const char *id, const char *tenant_id, enum sch_ac
 {
 	struct sch_loaded l;
 	struct sch_plan plan = {0};
+	struct sch_config pcfg = *cfg;
 	enum sch_dep_state old;
 	bool changed = false;
 	int rc;
@@ -407,7 +410,9 @@ int sch_store_step(PGconn *c, const char *id, const char *tenant_id, enum sch_ac
 	if (rc != 0)
 		goto rollback;
 	old = l.d.state;
-	rc = sch_plan_step(&l.d, l.pops, l.npops, act, now_ms, cfg, &plan, err, errlen);
+	if (l.listening_since_ms > pcfg.listening_since_ms)
+		pcfg.listening_since_ms = l.listening_since_ms;
+	rc = sch_plan_step(&l.d, l.pops, l.npops, act, now_ms, &pcfg, &plan, err, errlen);
 	if (rc != 0)
 		goto rollback;
 	for (size_t i = 0; i < l.npops && !changed; i++)

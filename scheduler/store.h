@@ -35,6 +35,7 @@ struct sch_loaded {
 	char module_name[64];
 	char created_at[32]; /* RFC 3339 UTC */
 	char updated_at[32];
+	int64_t listening_since_ms; /* when the current leader took the lock (0: never) */
 	struct sch_strategy strategy;
 	struct sch_deployment d;  /* d.strategy points at .strategy above */
 	struct sch_pop *pops;     /* every PoP of the fleet, by name */
@@ -44,7 +45,9 @@ struct sch_loaded {
 	size_t npops, nagents;
 };
 
-/* Planner settings from the environment: EDGEPLANE_HEARTBEAT_MS (default 10000). */
+/* Planner settings from the environment: EDGEPLANE_HEARTBEAT_MS (default 10000).
+ * listening_since_ms starts at 0; sch_store_step and the GET of a deployment raise it to the
+ * leader's start as recorded in PostgreSQL. */
 void sch_config_from_env(struct sch_config *cfg);
 
 /* Milliseconds since the epoch (CLOCK_REALTIME): the one clock read of the scheduler, done by

@@ -507,6 +507,63 @@ START_TEST(stale_during_bake_fails_gate)
 }
 END_TEST
 
+/* A control plane that was down could not hear anyone: after a leader takes over, every agent
+ * gets 3 heartbeats from that moment to report again before its silence counts, so a bake in
+ * progress survives a restart; an agent still silent after the grace fails the gate. */
+START_TEST(leader_restart_grace)
+{
+	struct fleet f;
+	int64_t restart = T0 + 50000;
+
+	fleet_init(&f, 2, "{\"waves\":[{\"percent\":100}],\"bake_seconds\":120,\"auto_rollback\":true}", 1, 2);
+	ck_assert_int_eq(step(&f, SCH_ACT_TICK, T0, NULL), 0);
+	agents_follow(&f, T0 + 1);
+	ck_assert_int_eq(step(&f, SCH_ACT_TICK, T0 + 1, NULL), 0);
+	ck_assert_int_eq(f.d.waves[0].state, SCH_WAVE_BAKING);
+	/* Down from T0+1 to restart: nobody reported for 50 s (5 heartbeats). */
+	ck_assert(sch_pop_is_stale(&f.pops[0], restart, &f.cfg));
+	f.cfg.listening_since_ms = restart;
+	ck_assert(!sch_pop_is_stale(&f.pops[0], restart, &f.cfg));
+	ck_assert_int_eq(sch_pop_state_of(&f.d, &f.pops[0], restart + 30000, &f.cfg), SCH_POP_ACTIVE);
+	ck_assert_int_eq(sch_pop_observed_version(&f.pops[0], restart, &f.cfg), 2);
+	ck_assert_int_eq(step(&f, SCH_ACT_TICK, restart, NULL), 0);
+	ck_assert_int_eq(f.d.state, SCH_DEP_RUNNING);
+	ck_assert_int_eq(f.d.waves[0].state, SCH_WAVE_BAKING);
+	/* PoP 1's agent comes back; PoP 0's stays silent past the grace and fails the gate. */
+	f.agents[1].last_seen_ms = restart + 30000;
+	ck_assert_int_eq(step(&f, SCH_ACT_TICK, restart + 30000, NULL), 0);
+	ck_assert_int_eq(f.d.state, SCH_DEP_RUNNING);
+	f.agents[1].last_seen_ms = restart + 30001;
+	ck_assert_int_eq(step(&f, SCH_ACT_TICK, restart + 30001, NULL), 0);
+	ck_assert_int_eq(f.d.state, SCH_DEP_ROLLED_BACK);
+	ck_assert_msg(strstr(f.d.reason, "pop00") && strstr(f.d.reason, "stale"), "%s", f.d.reason);
+	/* The grace never invents an agent: one that never reported stays stale. */
+	f.agents[1].last_seen_ms = 0;
+	ck_assert(sch_pop_is_stale(&f.pops[1], restart, &f.cfg));
+	fleet_free(&f);
+}
+END_TEST
+
+/* Returning PoPs of a module that ran nowhere before removes it, and the events say so. */
+START_TEST(rollback_of_new_module_removes_it)
+{
+	struct fleet f;
+
+	fleet_init(&f, 3, "{\"waves\":[{\"percent\":100}],\"activation_timeout_seconds\":10,\"auto_rollback\":true}", 0, 1);
+	ck_assert_int_eq(step(&f, SCH_ACT_TICK, T0, NULL), 0);
+	ck_assert_uint_eq(count_desired(&f, 1), 3);
+	ck_assert_int_eq(step(&f, SCH_ACT_TICK, T0 + 10000, NULL), 0);
+	ck_assert_int_eq(f.d.state, SCH_DEP_ROLLED_BACK);
+	ck_assert_uint_eq(count_desired(&f, 0), 3);
+	ck_assert(has_event(&f, "rolled_back"));
+	for (size_t i = 0; i < f.plan.nevents; i++)
+		if (strcmp(f.plan.events[i].type, "rolled_back") == 0)
+			ck_assert_msg(strstr(f.plan.events[i].detail, "removed from 3 PoP(s)") != NULL,
+				      "%s", f.plan.events[i].detail);
+	fleet_free(&f);
+}
+END_TEST
+
 START_TEST(new_pop_mid_rollout)
 {
 	struct fleet f;
@@ -813,6 +870,8 @@ static Suite *planner_suite(void)
 	tcase_add_test(tc, error_rate_under_passes);
 	tcase_add_test(tc, stale_agent);
 	tcase_add_test(tc, stale_during_bake_fails_gate);
+	tcase_add_test(tc, leader_restart_grace);
+	tcase_add_test(tc, rollback_of_new_module_removes_it);
 	tcase_add_test(tc, target_missing_fails);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("actions");
