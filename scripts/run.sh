@@ -186,6 +186,11 @@ for attempt in 1 2 3 4 5; do
 done
 [ -n "$agent_pid" ] || fail "the agent did not become healthy"
 step "agent serving edge traffic on 127.0.0.1:$edge_port"
+# Every process this script is responsible for, so that a person (or a test) can check that
+# Ctrl-C left none of them behind.
+pg_pid=$(head -n 1 "$EDGEPLANE_SERVICES_DIR/pg/postmaster.pid" 2>/dev/null || true)
+redis_pid=$(cat "$EDGEPLANE_SERVICES_DIR/redis.pid" 2>/dev/null || true)
+step "processes: postgres=${pg_pid:-?} redis=${redis_pid:-?} edgeplane=$cp_pid edge-agent=$agent_pid"
 
 # ---- the example -------------------------------------------------------------------------------
 step "tenant 'demo' with domain demo.localhost; pushing and deploying hello_handler.wasm"

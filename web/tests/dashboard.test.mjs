@@ -357,6 +357,9 @@ describe('dashboard', { concurrency: false }, () => {
 		const d = await deployment(w.depId);
 		assert.equal(d.state, 'paused');
 		assert.equal(await page.locator('button[data-action="resume"]').count(), 1);
+		// The API answers 409 to promote and pause on a paused deployment: the page offers neither.
+		assert.equal(await page.locator('button[data-action="promote"]').count(), 0, 'no promote while paused');
+		assert.equal(await page.locator('button[data-action="pause"]').count(), 0, 'no pause while paused');
 		if (d.reason)
 			assert.ok((await page.textContent('#dep-reason')).includes(d.reason), 'the reason of the pause is shown');
 		await shot(page, '09-deployment-paused');

@@ -12,9 +12,16 @@ const LIVE = new Set(['pending', 'running', 'paused']);
 const ACTIONS = [
 	{ key: 'pause', label: 'Pause', states: ['pending', 'running'], why: 'Stop advancing waves; PoPs keep what they run now.' },
 	{ key: 'resume', label: 'Resume', states: ['paused'], why: 'Continue with the current wave.' },
-	{ key: 'promote', label: 'Promote', states: ['running', 'paused'], why: 'End the current wave\'s bake now and start the next wave (activation must still hold).' },
+	// The API promotes only a running deployment whose current wave bakes (its PoPs are all
+	// active): offering the button at any other moment would only earn a 409.
+	{ key: 'promote', label: 'Promote', states: ['running'], when: (d) => currentWaveState(d) === 'baking', why: 'End the current wave\'s bake now and start the next wave (activation must still hold).' },
 	{ key: 'abort', label: 'Abort', states: ['pending', 'running', 'paused'], why: 'Stop the deployment and return every PoP it touched to the previous version.', danger: true },
 ];
+
+function currentWaveState(d) {
+	const w = Array.isArray(d.waves) ? d.waves.find((x) => x && x.index === d.current_wave) : null;
+	return w ? w.state : null;
+}
 
 // "1 % → 10 % → hnd1, fra1 · bake 60 s · activation 120 s · max errors 5 % · auto rollback"
 export function strategyText(st) {
@@ -118,7 +125,7 @@ export function deploymentView(ctx) {
 		const pops = Array.isArray(d.pops) ? d.pops : [];
 		const events = Array.isArray(d.events) ? d.events : [];
 		const controls = ctx.canAct ? h('div', { class: 'controls' },
-			ACTIONS.filter((a) => a.states.includes(d.state)).map((a) =>
+			ACTIONS.filter((a) => a.states.includes(d.state) && (!a.when || a.when(d))).map((a) =>
 				h('button', { type: 'button', class: ['action', a.danger ? 'danger' : null], 'data-action': a.key, onclick: () => act(a) }, `${a.label}…`)),
 			LIVE.has(d.state) ? null
 				: h('button', { type: 'button', class: 'action danger', 'data-action': 'rollback', onclick: rollback }, 'Roll back…')) : null;

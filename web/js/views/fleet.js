@@ -34,6 +34,10 @@ function running(pop) {
 	return Array.isArray(list) ? list : [];
 }
 
+function plural(n, word) {
+	return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 function modKey(m) {
 	return `${m.tenant || ''}/${m.module || m.name || ''}`;
 }
@@ -96,7 +100,7 @@ export function fleetView(ctx) {
 		];
 		const up = pops.filter((x) => lastHeartbeat(x) && !isStale(x)).length;
 		replace(body,
-			h('p', { class: 'summary' }, `${pops.length} PoPs, ${up} reporting, ${pops.length - up} stale or without agent; ${cols.size} modules.`),
+			h('p', { class: 'summary' }, `${plural(pops.length, 'PoP')}, ${up} reporting, ${pops.length - up} stale or without agent; ${plural(cols.size, 'module')}.`),
 			table(columns, pops, {
 				class: 'fleet',
 				empty: 'No PoPs yet. An admin adds them with POST /v1/pops.',
