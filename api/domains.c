@@ -17,22 +17,49 @@ static json_t *domain_json(const PGresult *r, int i)
 			 "created_at", api_pg_str(r, i, 2));
 }
 
+/* Serialises domain registrations (transaction-scoped advisory lock; "EPDM"). */
+#define DOMAIN_LOCK_KEY "1162888269"
+
 static void create_domain(struct api_req *req)
 {
 	static const struct api_field fields[] = {{"domain", JSON_STRING, true}};
 	json_t *body = api_json(req);
-	const char *domain;
+	char domain[256];
 	PGresult *r;
 
 	if (!api_json_check(req, body, fields, 1))
 		return;
-	domain = json_string_value(json_object_get(body, "domain"));
-	if (!api__hostname_ok(domain, false)) {
-		api_reply_problem(req, 400, "domain must be a lowercase host name such as example.com");
+	if (!api__hostname_norm(json_string_value(json_object_get(body, "domain")), domain,
+				sizeof domain, false)) {
+		api_reply_problem(req, 400, "domain must be a host name such as example.com");
 		return;
 	}
 	if (!api_tx_begin(req))
 		return;
+	/* A domain covers every host below it, so another tenant's domain that contains this one
+	 * or lies below it would let two tenants claim the same hosts. Domain inserts take one
+	 * lock so that two overlapping registrations cannot both pass the check. */
+	r = api_sql(req, "SELECT pg_advisory_xact_lock(" DOMAIN_LOCK_KEY ")", 0, NULL);
+	if (r == NULL) {
+		api_reply_sql_error(req);
+		return;
+	}
+	PQclear(r);
+	const char *po[] = {api_tenant_id(req), domain};
+	r = api_sql(req, "SELECT domain FROM domains WHERE tenant_id <> $1"
+			 " AND (domain = $2 OR right($2, length(domain) + 1) = '.' || domain"
+			 "      OR right(domain, length($2) + 1) = '.' || $2) LIMIT 1", 2, po);
+	if (r == NULL) {
+		api_reply_sql_error(req);
+		return;
+	}
+	if (PQntuples(r) > 0) {
+		api_reply_problem(req, 409, "the domain '%s' overlaps '%s', registered by another tenant",
+				  domain, PQgetvalue(r, 0, 0));
+		PQclear(r);
+		return;
+	}
+	PQclear(r);
 	const char *p[] = {api_tenant_id(req), domain};
 	r = api_sql(req, "INSERT INTO domains (tenant_id, domain) VALUES ($1, $2) RETURNING " DOMAIN_COLS,
 		    2, p);
@@ -85,11 +112,12 @@ static void list_domains(struct api_req *req)
 
 static void delete_domain(struct api_req *req)
 {
-	const char *domain = api_param(req, "domain");
+	const char *raw = api_param(req, "domain");
+	char domain[256];
 	PGresult *r;
 
-	if (!api__hostname_ok(domain, false)) {
-		api_reply_problem(req, 404, "no domain '%s' for this tenant", domain);
+	if (!api__hostname_norm(raw, domain, sizeof domain, false)) {
+		api_reply_problem(req, 404, "no domain '%s' for this tenant", raw);
 		return;
 	}
 	if (!api_tx_begin(req))

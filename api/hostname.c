@@ -30,3 +30,20 @@ bool api__hostname_ok(const char *s, bool allow_wildcard)
 	}
 	return true;
 }
+
+bool api__hostname_norm(const char *s, char *out, size_t outlen, bool allow_wildcard)
+{
+	size_t n;
+
+	if (s == NULL)
+		return false;
+	n = strlen(s);
+	if (n > 0 && s[n - 1] == '.')
+		n--;
+	if (n + 1 > outlen)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] - 'A' + 'a') : s[i];
+	out[n] = '\0';
+	return api__hostname_ok(out, allow_wildcard);
+}

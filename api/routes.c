@@ -54,17 +54,19 @@ static void create_route(struct api_req *req)
 	};
 	json_t *body = api_json(req);
 	const char *host, *path, *module, *bare;
+	char hostbuf[256];
 	PGresult *r;
 
 	if (!api_json_check(req, body, fields, 3))
 		return;
-	host = json_string_value(json_object_get(body, "host"));
 	path = json_string_value(json_object_get(body, "path"));
 	module = json_string_value(json_object_get(body, "module"));
-	if (!api__hostname_ok(host, true)) {
-		api_reply_problem(req, 400, "host must be a lowercase host name (optionally *.name)");
+	if (!api__hostname_norm(json_string_value(json_object_get(body, "host")), hostbuf,
+				sizeof hostbuf, true)) {
+		api_reply_problem(req, 400, "host must be a host name (optionally *.name), without a port");
 		return;
 	}
+	host = hostbuf;
 	if (!path_ok(path)) {
 		api_reply_problem(req, 400, "path must be an exact path like /a/b or a prefix ending in /* "
 				  "(visible ASCII, no ?, #, // or dot segments)");

@@ -174,6 +174,73 @@ START_TEST(domains_lifecycle)
 }
 END_TEST
 
+/* Host names are case-insensitive: they are stored lowercased without a trailing dot. A
+ * domain covers the hosts below it, so one tenant may not register a domain that contains
+ * or lies below another tenant's (that would let it take over hosts the other routes). */
+START_TEST(domains_overlap_and_case)
+{
+	struct th_resp r;
+
+	ta_tenant(&cp, "ovl");
+	ta_tenant(&cp, "ovl2");
+	ta_module(&cp, cp.admin_token, "ovl", "m");
+	ta_expect(&cp, 201, "POST", "/v1/tenants/ovl/domains", cp.admin_token, "{\"domain\":\"Ovl.Example.\"}", &r);
+	ck_assert_str_eq(json_string_value(json_object_get(r.json, "domain")), "ovl.example");
+	th_resp_free(&r);
+	/* Below, above and equal (in other case) for another tenant: refused, nothing stored. */
+	ta_expect(&cp, 409, "POST", "/v1/tenants/ovl2/domains", cp.admin_token, "{\"domain\":\"api.ovl.example\"}", NULL);
+	ta_expect(&cp, 409, "POST", "/v1/tenants/ovl2/domains", cp.admin_token, "{\"domain\":\"example\"}", NULL);
+	ta_expect(&cp, 409, "POST", "/v1/tenants/ovl2/domains", cp.admin_token, "{\"domain\":\"OVL.example\"}", NULL);
+	ta_expect(&cp, 200, "GET", "/v1/tenants/ovl2/domains", cp.admin_token, NULL, &r);
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "items")), 0);
+	th_resp_free(&r);
+	/* A name that merely ends with the same letters is another domain. */
+	ta_expect(&cp, 201, "POST", "/v1/tenants/ovl2/domains", cp.admin_token, "{\"domain\":\"xovl.example\"}", NULL);
+	/* The same tenant may register a sub-domain of its own. */
+	ta_expect(&cp, 201, "POST", "/v1/tenants/ovl/domains", cp.admin_token, "{\"domain\":\"eu.ovl.example\"}", NULL);
+	/* Routes: the host is normalised the same way; a port is not part of a host. */
+	ta_expect(&cp, 201, "POST", "/v1/tenants/ovl/routes", cp.admin_token,
+		  "{\"host\":\"API.ovl.example\",\"path\":\"/x\",\"module\":\"m\"}", &r);
+	ck_assert_str_eq(json_string_value(json_object_get(r.json, "host")), "api.ovl.example");
+	th_resp_free(&r);
+	ta_expect(&cp, 409, "POST", "/v1/tenants/ovl/routes", cp.admin_token,
+		  "{\"host\":\"api.ovl.example.\",\"path\":\"/x\",\"module\":\"m\"}", NULL);
+	ta_expect(&cp, 400, "POST", "/v1/tenants/ovl/routes", cp.admin_token,
+		  "{\"host\":\"api.ovl.example:8080\",\"path\":\"/y\",\"module\":\"m\"}", NULL);
+	ta_expect(&cp, 403, "POST", "/v1/tenants/ovl2/routes", cp.admin_token,
+		  "{\"host\":\"api.ovl.example\",\"path\":\"/y\",\"module\":\"m\"}", NULL);
+	ta_expect(&cp, 204, "DELETE", "/v1/tenants/ovl/domains/EU.ovl.example", cp.admin_token, NULL, NULL);
+}
+END_TEST
+
+/* The body of `curl -d` / libcurl without a Content-Type is labelled
+ * application/x-www-form-urlencoded: it is read as the JSON it is. Other declared types are
+ * refused with 415 and change nothing. */
+START_TEST(json_body_content_types)
+{
+	struct th_resp r;
+	const char *body = "{\"slug\":\"ctype\",\"name\":\"C\"}";
+
+	th_http(&r, "POST", th_cp_url(&cp, "/v1/tenants"), cp.admin_token, "text/plain", body,
+		strlen(body), NULL);
+	ta_problem(&r, 415);
+	th_resp_free(&r);
+	ta_expect(&cp, 404, "GET", "/v1/tenants/ctype", cp.admin_token, NULL, NULL);
+	th_http(&r, "POST", th_cp_url(&cp, "/v1/tenants"), cp.admin_token,
+		"application/x-www-form-urlencoded", "slug=ctype&name=C", 17, NULL);
+	ta_problem(&r, 400);
+	th_resp_free(&r);
+	th_http(&r, "POST", th_cp_url(&cp, "/v1/tenants"), cp.admin_token,
+		"application/x-www-form-urlencoded", body, strlen(body), NULL);
+	ck_assert_int_eq(r.status, 201);
+	th_resp_free(&r);
+	th_http(&r, "POST", th_cp_url(&cp, "/v1/tenants"), cp.admin_token,
+		"Application/JSON; charset=utf-8", "{\"slug\":\"ctype2\",\"name\":\"C\"}", 28, NULL);
+	ck_assert_int_eq(r.status, 201);
+	th_resp_free(&r);
+}
+END_TEST
+
 START_TEST(tokens_lifecycle)
 {
 	struct th_resp r;
@@ -408,8 +475,11 @@ START_TEST(routes_ownership_and_uniqueness)
 		snprintf(body, sizeof body, "{\"host\":\"ra.example\",\"path\":\"%s\",\"module\":\"web\"}", bad_paths[i]);
 		ta_expect(&cp, 400, "POST", "/v1/tenants/ra/routes", dep, body, NULL);
 	}
+	/* Case is normalised (domains_overlap_and_case); a port or a bad label is refused. */
 	ta_expect(&cp, 400, "POST", "/v1/tenants/ra/routes", dep,
-		  "{\"host\":\"RA.EXAMPLE\",\"path\":\"/\",\"module\":\"web\"}", NULL);
+		  "{\"host\":\"ra.example:80\",\"path\":\"/\",\"module\":\"web\"}", NULL);
+	ta_expect(&cp, 400, "POST", "/v1/tenants/ra/routes", dep,
+		  "{\"host\":\"-ra.example\",\"path\":\"/\",\"module\":\"web\"}", NULL);
 	ta_expect(&cp, 422, "POST", "/v1/tenants/ra/routes", dep,
 		  "{\"host\":\"ra.example\",\"path\":\"/z\",\"module\":\"missing\"}", NULL);
 	ta_expect(&cp, 400, "POST", "/v1/tenants/ra/routes", dep,
@@ -634,6 +704,8 @@ int main(void)
 	tcase_add_test(tc, tenants_bad_input_changes_nothing);
 	tcase_add_test(tc, pagination_walks_every_item_once);
 	tcase_add_test(tc, domains_lifecycle);
+	tcase_add_test(tc, domains_overlap_and_case);
+	tcase_add_test(tc, json_body_content_types);
 	tcase_add_test(tc, tokens_lifecycle);
 	tcase_add_test(tc, modules_and_versions);
 	tcase_add_test(tc, upload_bad_input);
