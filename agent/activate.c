@@ -39,6 +39,16 @@ static int manifest_matches(const struct sign_manifest *m, const struct agt_desi
 	return -1;
 }
 
+/* True when url is on the control plane (scheme, host and port equal, then a path): only there
+ * does the agent token go. A desired state may point blobs at another origin (a CDN, a mirror),
+ * and such a host must never receive the credential; the bytes are verified anyway. */
+static bool on_control_plane(const char *url, const char *cp)
+{
+	size_t n = strlen(cp);
+
+	return strncmp(url, cp, n) == 0 && (url[n] == '/' || url[n] == '\0');
+}
+
 int agt_activate(struct agt *a, const struct agt_desired_module *dm, bool cache_only,
 		 struct agt_module **out, bool *transient, char *err, size_t errlen)
 {
@@ -73,7 +83,8 @@ int agt_activate(struct agt *a, const struct agt_desired_module *dm, bool cache_
 			snprintf(url, sizeof(url), "%s", dm->blob_url);
 		else
 			snprintf(url, sizeof(url), "%s%s", a->cfg.control_plane, dm->blob_url);
-		rc = agt_fetch_blob(url, a->cfg.token, &man, FETCH_ATTEMPTS, &bytes, &len, why,
+		rc = agt_fetch_blob(url, on_control_plane(url, a->cfg.control_plane) ? a->cfg.token : NULL,
+				    &man, FETCH_ATTEMPTS, &bytes, &len, why,
 				    sizeof(why));
 		if (rc != 0) {
 			*transient = rc == AGT_FETCH_E_NET || rc == AGT_FETCH_E_HTTP ||

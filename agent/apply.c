@@ -7,8 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/cache.h"
 #include "agent/routes.h"
 #include "common/log.h"
+
+/* Unused blobs kept in the cache beyond what serves, so recent rollbacks need no fetch. */
+#define AGT_CACHE_SPARE 16
 
 static struct agt_module *find_active(struct agt_module **list, size_t n, const char *tenant,
 				      const char *module)
@@ -62,6 +66,29 @@ static struct agt_desired *applied_view(const struct agt_desired *d, struct agt_
 		return NULL;
 	}
 	return v;
+}
+
+/* Drops cache files that neither the serving modules nor the desired state need (keeping a few
+ * recent ones for quick rollbacks). Only after the state file names what serves, so a crash in
+ * between never leaves the saved state pointing at a deleted blob. */
+static void collect_cache(const struct agt_desired *d, struct agt_module **mods, size_t n)
+{
+	const char **keep = calloc(d->n_modules + n + 1, sizeof(*keep));
+	size_t k = 0;
+	int removed;
+
+	if (keep == NULL)
+		return; /* out of memory: nothing is lost by collecting next time */
+	for (size_t i = 0; i < n; i++)
+		keep[k++] = mods[i]->digest;
+	for (size_t i = 0; i < d->n_modules; i++)
+		keep[k++] = d->modules[i].digest;
+	removed = agt_cache_gc(keep, k, AGT_CACHE_SPARE);
+	if (removed > 0)
+		log_info("cache: removed %d unused files", removed);
+	else if (removed < 0)
+		log_warn("cache: cannot list the folder: %s", strerror(-removed));
+	free(keep);
 }
 
 int agt_apply(struct agt *a, const struct agt_desired *d, bool from_disk)
@@ -138,6 +165,7 @@ int agt_apply(struct agt *a, const struct agt_desired *d, bool from_disk)
 		if (view == NULL || agt_state_save(a, view) != 0)
 			log_error("generation %lld applied but not persisted", (long long)d->generation);
 		agt_desired_free(view);
+		collect_cache(d, next, n);
 	}
 	pthread_mutex_lock(&a->lock);
 	if (strcmp(a->pop, d->pop) != 0) {

@@ -3,10 +3,14 @@
 #include "agent/cache.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/fsutil.h"
@@ -72,4 +76,98 @@ int agt_cache_put(const char *digest, const uint8_t *bytes, size_t len, char *er
 
 	agt_cache_path(digest, path, sizeof(path));
 	return agt_write_atomic(path, bytes, len, err, errlen);
+}
+
+/* A cache file name: exactly 64 lowercase hex digits. */
+static bool is_blob_name(const char *n)
+{
+	size_t i;
+
+	for (i = 0; n[i] != '\0'; i++)
+		if (!((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f')))
+			return false;
+	return i == 64;
+}
+
+/* A temporary file of agt_write_atomic: "<64 hex>.tmp.XXXXXX". */
+static bool is_tmp_name(const char *n)
+{
+	return strlen(n) == 64 + 11 && strncmp(n + 64, ".tmp.", 5) == 0;
+}
+
+static bool kept(const char *name, const char *const *keep, size_t n_keep)
+{
+	for (size_t i = 0; i < n_keep; i++) {
+		const char *hex = strncmp(keep[i], "sha256:", 7) == 0 ? keep[i] + 7 : keep[i];
+		if (strcmp(hex, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+struct candidate {
+	char name[65];
+	struct timespec mtime;
+};
+
+/* Newest first. */
+static int by_mtime_desc(const void *x, const void *y)
+{
+	const struct candidate *a = x, *b = y;
+
+	if (a->mtime.tv_sec != b->mtime.tv_sec)
+		return a->mtime.tv_sec < b->mtime.tv_sec ? 1 : -1;
+	if (a->mtime.tv_nsec != b->mtime.tv_nsec)
+		return a->mtime.tv_nsec < b->mtime.tv_nsec ? 1 : -1;
+	return strcmp(a->name, b->name);
+}
+
+int agt_cache_gc(const char *const *keep, size_t n_keep, size_t spare)
+{
+	DIR *d = opendir(cache_dir);
+	struct dirent *e;
+	struct candidate *c = NULL;
+	size_t n = 0, cap = 0;
+	char path[PATH_MAX];
+	int removed = 0;
+
+	if (d == NULL)
+		return -errno;
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+
+		/* Only names of at most 75 bytes are ours, and those always fit (see cache_dir). */
+		if (strlen(e->d_name) > 75)
+			continue;
+		snprintf(path, sizeof(path), "%s/%.75s", cache_dir, e->d_name);
+		if (is_tmp_name(e->d_name)) {
+			removed += unlink(path) == 0;
+			continue;
+		}
+		if (!is_blob_name(e->d_name) || kept(e->d_name, keep, n_keep))
+			continue;
+		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct candidate *nc = realloc(c, ncap * sizeof(*nc));
+			if (nc == NULL)
+				break; /* out of memory: collect what was listed, the rest next time */
+			c = nc;
+			cap = ncap;
+		}
+		snprintf(c[n].name, sizeof(c[n].name), "%s", e->d_name);
+		c[n].mtime = st.st_mtim;
+		n++;
+	}
+	closedir(d);
+	if (n > spare) {
+		qsort(c, n, sizeof(*c), by_mtime_desc);
+		for (size_t i = spare; i < n; i++) {
+			snprintf(path, sizeof(path), "%s/%s", cache_dir, c[i].name);
+			removed += unlink(path) == 0;
+		}
+	}
+	free(c);
+	return removed;
 }

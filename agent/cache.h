@@ -24,4 +24,12 @@ int agt_cache_get(const char *digest, uint64_t size, uint8_t **out, size_t *out_
  * digest. Returns 0 or -errno (reason in err). */
 int agt_cache_put(const char *digest, const uint8_t *bytes, size_t len, char *err, size_t errlen);
 
+/* Removes cache files nothing needs any more, so the folder does not grow with every version
+ * ever deployed: files whose digest is not in keep[0..n_keep) are deleted, except the `spare`
+ * most recently written ones (kept so that a rollback to a recent version needs no fetch).
+ * Left-over temporary files of interrupted writes are removed too; names that are neither are
+ * left alone. Only the applying thread writes the cache, so it must be the caller. Returns the
+ * number of files removed, or -errno when the folder cannot be read. */
+int agt_cache_gc(const char *const *keep, size_t n_keep, size_t spare);
+
 #endif

@@ -236,6 +236,16 @@ void *agt_doorbell_main(void *arg)
 			failures++;
 			continue;
 		}
+		/* The connect timeout does not bound commands: without this, a Redis that accepts
+		 * the connection and then stops answering would hang AUTH or SUBSCRIBE forever. The
+		 * session loop polls before every read, so the timeout never cuts an idle wait. */
+		if (redisSetTimeout(c, tv) != REDIS_OK) {
+			log_warn("redis: cannot set a command timeout: %s", c->errstr);
+			redisFree(c);
+			nap(a, agt_backoff_ms(failures < 10 ? failures : 10, 250, 10000));
+			failures++;
+			continue;
+		}
 		if (t.password[0] != '\0') {
 			redisReply *r = redisCommand(c, "AUTH %s", t.password);
 			bool ok = r != NULL && r->type != REDIS_REPLY_ERROR;

@@ -50,19 +50,22 @@ struct MHD_Daemon *agt_httpd_start(const char *listen, unsigned threads,
 	freeaddrinfo(res);
 	if (threads > 1)
 		flags |= MHD_USE_EPOLL_LINUX_ONLY;
-	/* libmicrohttpd warns about a pool size of 0, so the option is only given for a pool. */
+	/* libmicrohttpd warns about a pool size of 0, so the option is only given for a pool.
+	 * MHD_OPTION_LISTENING_ADDRESS_REUSE is deliberately left out: on Linux it means
+	 * SO_REUSEPORT, which lets a second agent bind the same port and silently take half of the
+	 * traffic. libmicrohttpd's default (SO_REUSEADDR only) still allows a quick restart. */
 	if (threads > 1)
 		d = MHD_start_daemon(flags, port, NULL, NULL, h, h_cls, MHD_OPTION_SOCK_ADDR, &ss,
 				     MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED,
 				     done, NULL, MHD_OPTION_URI_LOG_CALLBACK, uri_cb, uri_cls,
 				     MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT,
-				     4096u, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+				     4096u, MHD_OPTION_END);
 	else
 		d = MHD_start_daemon(flags, port, NULL, NULL, h, h_cls, MHD_OPTION_SOCK_ADDR, &ss,
 				     MHD_OPTION_NOTIFY_COMPLETED, done, NULL,
 				     MHD_OPTION_URI_LOG_CALLBACK, uri_cb, uri_cls,
 				     MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT,
-				     1024u, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+				     1024u, MHD_OPTION_END);
 	if (d == NULL)
 		snprintf(err, errlen, "cannot listen on %s (in use?)", listen);
 	return d;

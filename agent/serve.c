@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <strings.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -33,6 +34,7 @@ struct req {
 	struct buf body;
 	bool too_big;
 	bool started;       /* the first call (headers only) has been seen */
+	bool answered;      /* a response is queued: later calls only drain */
 };
 
 struct hdrs {
@@ -300,40 +302,18 @@ static bool rid_ok(const char *s)
 	return true;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version, const char *data,
-				  size_t *data_size, void **req_cls)
+/* Routes the request and answers it: 404 without a route, 413 when the body was too large,
+ * else the module's answer. Counts the request in the module's statistics. */
+static enum MHD_Result respond(struct MHD_Connection *c, struct req *r, const char *method)
 {
-	struct agt *a = cls;
-	struct req *r = *req_cls;
 	struct agt_table *t;
 	const struct agt_route *rt;
 	const char *host, *in_rid;
 	char rid[65], path[4096];
 	unsigned status = 0;
 	enum MHD_Result ret;
-	double t0;
+	double t0 = now_ms();
 
-	(void)version;
-	if (r == NULL)
-		return MHD_NO; /* out of memory in on_uri: drop the connection */
-	/* libmicrohttpd calls once with the headers, then per body chunk, then a final time. */
-	if (!r->started) {
-		r->started = true;
-		return MHD_YES;
-	}
-	if (*data_size > 0) {
-		if (!r->too_big && r->body.len + *data_size <= a->cfg.max_body) {
-			if (!buf_append(&r->body, data, *data_size))
-				return MHD_NO;
-		} else {
-			r->too_big = true;
-		}
-		*data_size = 0;
-		return MHD_YES;
-	}
-	(void)url;
-	t0 = now_ms();
 	in_rid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
 	if (rid_ok(in_rid))
 		snprintf(rid, sizeof(rid), "%s", in_rid);
@@ -360,6 +340,67 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	agt_stats_record(rt->mod->stats, now_ms() - t0, status >= 500);
 	agt_table_unref(t);
 	return ret;
+}
+
+/* True when the request announces a body larger than the limit (Content-Length). */
+static bool announced_too_big(struct MHD_Connection *c, uint64_t max)
+{
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	char *end;
+	unsigned long long n;
+
+	if (cl == NULL || cl[0] < '0' || cl[0] > '9')
+		return false; /* absent or malformed: libmicrohttpd frames (or refuses) the body */
+	errno = 0;
+	n = strtoull(cl, &end, 10);
+	if (errno == ERANGE)
+		return true;
+	return *end == '\0' && n > max;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *data,
+				  size_t *data_size, void **req_cls)
+{
+	struct agt *a = cls;
+	struct req *r = *req_cls;
+
+	(void)version;
+	(void)url;
+	if (r == NULL)
+		return MHD_NO; /* out of memory in on_uri: drop the connection */
+	/* libmicrohttpd calls once with the headers, then per body chunk, then a final time. */
+	if (!r->started) {
+		r->started = true;
+		/* A body announced as too large is refused before it is read: answering now makes
+		 * libmicrohttpd skip "100 Continue" and close the connection after the 413, so the
+		 * client cannot make the agent read (and drop) megabytes first. */
+		if (announced_too_big(c, a->cfg.max_body)) {
+			r->too_big = true;
+			r->answered = true;
+			return respond(c, r, method);
+		}
+		return MHD_YES;
+	}
+	if (r->answered) {
+		*data_size = 0;
+		return MHD_YES;
+	}
+	if (*data_size > 0) {
+		if (!r->too_big && r->body.len + *data_size <= a->cfg.max_body) {
+			if (!buf_append(&r->body, data, *data_size))
+				return MHD_NO;
+		} else {
+			/* A chunked body has no length up front: it is refused once it passes the
+			 * limit, and the rest is read and dropped so the answer can be sent. */
+			r->too_big = true;
+		}
+		*data_size = 0;
+		return MHD_YES;
+	}
+	r->answered = true;
+	return respond(c, r, method);
 }
 
 int agt_serve_start(struct agt *a, char *err, size_t errlen)

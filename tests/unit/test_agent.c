@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +18,16 @@
 #include "agent/routes.h"
 #include "agent/stats.h"
 #include "signing/signing.h"
+
+/* Creates an empty file; 0 or -1. */
+static int touch_file(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		return -1;
+	return fclose(f) == 0 ? 0 : -1;
+}
 
 static struct agt_module *mk(const char *name)
 {
@@ -353,6 +364,62 @@ START_TEST(cache_roundtrip_and_corruption)
 }
 END_TEST
 
+/* The cache keeps what serves or is desired plus the newest spare files, and drops the rest and
+ * any left-over temporary file; names it does not own are left alone. */
+START_TEST(cache_gc_keeps_needed_and_recent)
+{
+	char *dir = tmpdir(), err[256], path[4200], dg[6][SIGN_DIGEST_LEN + 1];
+	char tmpf[4300], other[4300];
+	const char *keep[2];
+	uint8_t *got = NULL;
+	size_t len = 0;
+
+	ck_assert_int_eq(agt_cache_init(dir, err, sizeof(err)), 0);
+	for (int i = 0; i < 6; i++) {
+		char data[32];
+		struct timespec ts[2];
+		snprintf(data, sizeof(data), "blob %d", i);
+		sign_digest((const uint8_t *)data, strlen(data), dg[i]);
+		ck_assert_int_eq(agt_cache_put(dg[i], (const uint8_t *)data, strlen(data), err,
+					       sizeof(err)), 0);
+		/* Distinct ages: blob i was written i hours after blob 0. */
+		agt_cache_path(dg[i], path, sizeof(path));
+		ts[0].tv_sec = ts[1].tv_sec = 1700000000 + i * 3600;
+		ts[0].tv_nsec = ts[1].tv_nsec = 0;
+		ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+	}
+	agt_cache_path(dg[0], path, sizeof(path));
+	snprintf(tmpf, sizeof(tmpf), "%s.tmp.AbC123", path);
+	ck_assert_int_eq(touch_file(tmpf), 0);
+	snprintf(other, sizeof(other), "%s/blobs/README", dir);
+	ck_assert_int_eq(touch_file(other), 0);
+
+	/* Keep 0 and 1 (the oldest) by reference, 5 and 4 as the two newest spares. */
+	keep[0] = dg[0];
+	keep[1] = dg[1] + 7; /* bare hex works as well */
+	ck_assert_int_eq(agt_cache_gc(keep, 2, 2), 3); /* 2, 3 and the temporary file */
+	for (int i = 0; i < 6; i++) {
+		char data[32];
+		snprintf(data, sizeof(data), "blob %d", i);
+		int rc = agt_cache_get(dg[i], strlen(data), &got, &len);
+		if (i == 2 || i == 3) {
+			ck_assert_int_eq(rc, -ENOENT);
+		} else {
+			ck_assert_msg(rc == 0, "blob %d: %d", i, rc);
+			free(got);
+		}
+	}
+	ck_assert_int_ne(access(tmpf, F_OK), 0);
+	ck_assert_int_eq(access(other, F_OK), 0);
+	/* Nothing left to drop: a second pass removes nothing. */
+	ck_assert_int_eq(agt_cache_gc(keep, 2, 2), 0);
+	/* No spare: only the referenced files stay. */
+	ck_assert_int_eq(agt_cache_gc(keep, 2, 0), 2);
+	rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 START_TEST(atomic_write_replaces_whole_file)
 {
 	char *dir = tmpdir(), path[300], err[256], *text = NULL;
@@ -482,6 +549,7 @@ int main(void)
 	tcase_add_test(td, desired_rejects_bad_documents);
 	tcase_add_test(td, desired_rejects_duplicate_module);
 	tcase_add_test(tc, cache_roundtrip_and_corruption);
+	tcase_add_test(tc, cache_gc_keeps_needed_and_recent);
 	tcase_add_test(tc, atomic_write_replaces_whole_file);
 	tcase_add_test(tm, stats_counts_and_p99);
 	tcase_add_test(tm, config_precedence_and_required);
