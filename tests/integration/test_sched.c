@@ -253,6 +253,36 @@ static void run_until_baking(struct sim *s, const char *id, int w)
 	json_decref(d);
 }
 
+/* A control plane down for longer than 3 heartbeats heard nobody meanwhile: once restarted it
+ * must not read that silence as stale agents and fail the bake in progress. */
+START_TEST(long_outage_mid_bake_does_not_fail_the_wave)
+{
+	struct th_cp cp;
+	struct sim s;
+	json_t *d;
+	char id[64];
+
+	th_cp_start(&cp, cp_env);
+	fleet_on_v1(&s, &cp, 4, 2);
+	snprintf(id, sizeof id, "%s", sim_deploy(&s, 2, "{\"waves\":[{\"percent\":50},{\"percent\":100}],"
+					      "\"bake_seconds\":4,\"activation_timeout_seconds\":30,"
+					      "\"auto_rollback\":true}"));
+	run_until_baking(&s, id, 0);
+	th_cp_kill(&cp, SIGKILL);
+	sim_run_for(&s, 4500); /* 4.5 heartbeats without a control plane */
+	th_cp_restart(&cp, cp_env);
+	d = sim_run_until(&s, id, "succeeded", 40000);
+	ck_assert_msg(sim_events(d, "wave_failed", -1) == 0 && sim_events(d, "rolled_back", -1) == 0,
+		      "%s", json_dumps(d, 0));
+	for (int w = 0; w < 2; w++)
+		ck_assert_int_eq(sim_events(d, "wave_started", w), 1);
+	assert_all_pops(d, 2, "active");
+	json_decref(d);
+	sim_free(&s);
+	th_cp_stop(&cp);
+}
+END_TEST
+
 START_TEST(promote_and_module_rollback)
 {
 	struct th_cp cp;
@@ -446,6 +476,7 @@ int main(void)
 	tcase_add_test(tc, failing_canary_rolls_back);
 	tcase_add_test(tc, error_rate_pauses_then_abort);
 	tcase_add_test(tc, kill9_restart_continues_same_wave);
+	tcase_add_test(tc, long_outage_mid_bake_does_not_fail_the_wave);
 	tcase_add_test(tc, two_instances_one_leader);
 	tcase_add_test(tc, stale_agent_times_out_wave);
 	tcase_add_test(tc, promote_and_module_rollback);

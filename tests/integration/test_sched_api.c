@@ -316,7 +316,26 @@ START_TEST(agent_endpoints)
 	th_resp_free(&r);
 	expect(get(&r, "/v1/blobs/sha256:0000000000000000000000000000000000000000000000000000000000000000", tok), 404, &r, "unknown blob");
 	th_resp_free(&r);
-	expect(get(&r, "/v1/blobs/sha256:xyz", tok), 404, &r, "bad digest");
+	/* A malformed digest is the caller's error (400); upper-case hex names the same blob. */
+	static const char *const bad_digests[] = {
+		"/v1/blobs/sha256:xyz",
+		"/v1/blobs/sha256:000000000000000000000000000000000000000000000000000000000000000",
+		"/v1/blobs/sha256:00000000000000000000000000000000000000000000000000000000000000000",
+		"/v1/blobs/sha256:000000000000000000000000000000000000000000000000000000000000000g",
+	};
+	for (size_t i = 0; i < sizeof bad_digests / sizeof bad_digests[0]; i++) {
+		expect(get(&r, bad_digests[i], tok), 400, &r, bad_digests[i]);
+		ck_assert_str_eq(th_header(&r, "Content-Type"), "application/problem+json");
+		th_resp_free(&r);
+	}
+	char upper[128];
+	snprintf(upper, sizeof upper, "%s", blob_url);
+	for (char *c = upper + strlen("/v1/blobs/sha256:"); *c; c++)
+		if (*c >= 'a' && *c <= 'f')
+			*c = (char)(*c - 'a' + 'A');
+	expect(get(&r, upper, tok), 200, &r, "upper-case digest");
+	ck_assert_int_eq((long long)r.len, size);
+	ck_assert_str_eq(th_header(&r, "ETag"), etag);
 	th_resp_free(&r);
 	expect(get(&r, blob_url, NULL), 403, &r, "admin blob");
 	th_resp_free(&r);
