@@ -490,6 +490,32 @@ START_TEST(test_memory_cap)
 }
 END_TEST
 
+START_TEST(test_memory_cap_not_page_multiple)
+{
+	/* No module maximum; a cap of 2 pages and 100 bytes allows 2 whole pages, never a third. */
+	wasm_module *m = mem_module(1, -1);
+	struct wasm_limits lim = {.max_memory_bytes = 2 * 65536 + 100};
+	wasm_instance *in = inst_of(m, NULL, &lim);
+	wasm_value r[1];
+	ck_assert_int_eq(call1(in, "grow", 1, 1, r, 1), WASM_OK);
+	ck_assert_uint_eq(r[0].i32, 1);
+	ck_assert_int_eq(call1(in, "grow", 1, 1, r, 1), WASM_OK);
+	ck_assert_uint_eq(r[0].i32, 0xffffffffu);
+	ck_assert_int_eq(call1(in, "grow", 0, 1, r, 1), WASM_OK);
+	ck_assert_uint_eq(r[0].i32, 2);
+	ck_assert_uint_eq(wasm_memory_size(in), 2 * 65536);
+	ck_assert_int_eq(call1(in, "ld8", 2 * 65536, 1, r, 1), WASM_TRAP_OOB_MEMORY);
+	wasm_instance_free(in);
+	/* a cap below one page leaves no room for the module's one initial page */
+	lim.max_memory_bytes = 65535;
+	char err[256];
+	ck_assert_int_eq(wasm_instance_create(m, NULL, &lim, &in, err, sizeof err),
+			 WASM_TRAP_MEMORY_LIMIT);
+	ck_assert_ptr_null(in);
+	wasm_module_free(m);
+}
+END_TEST
+
 START_TEST(test_memory_helpers)
 {
 	wasm_module *m = mem_module(1, -1);
@@ -526,11 +552,14 @@ static const struct fn loop_fns[] = {
 	{"i->i", "zeros", BODY(1, 2, 0x7f, 0x03, 0x40, 0x41, 0, 0x21, 2, 0x20, 2, 0x20, 1, 0x6a, 0x21, 1,
 			       0x41, 7, 0x21, 2, 0x20, 0, 0x41, 1, 0x6b, 0x22, 0, 0x0d, 0, 0x0b, 0x20,
 			       1, 0x0b)},
+	/* rec(n): if n then rec(n - 1): calls, but no loop, so only the call-side fuel check can
+	 * stop it */
+	{"i->", "rec", BODY(0, 0x20, 0, 0x04, 0x40, 0x20, 0, 0x41, 1, 0x6b, 0x10, 4, 0x0b, 0x0b)},
 };
 
 static wasm_module *loop_module(void)
 {
-	struct spec s = {.fns = loop_fns, .nfns = 4, .mem_min = -1, .table_min = -1};
+	struct spec s = {.fns = loop_fns, .nfns = 5, .mem_min = -1, .table_min = -1};
 	return load_spec(&s);
 }
 
@@ -551,6 +580,26 @@ START_TEST(test_fuel_stops_infinite_loop)
 	ck_assert_uint_lt(left, 1000000 - 1000);
 	ck_assert_uint_gt(left, 0);
 	ck_assert_int_eq(call1(in, "count", 2000000, 1, NULL, 0), WASM_TRAP_FUEL_EXHAUSTED);
+	wasm_instance_free(in);
+	wasm_module_free(m);
+}
+END_TEST
+
+START_TEST(test_fuel_checked_at_calls)
+{
+	wasm_module *m = loop_module();
+	struct wasm_limits lim = {.fuel = 100};
+	wasm_instance *in = inst_of(m, NULL, &lim);
+	/* 10000 nested calls and no loop: the budget of 100 runs out at a call */
+	ck_assert_int_eq(call1(in, "rec", 10000, 1, NULL, 0), WASM_TRAP_FUEL_EXHAUSTED);
+	ck_assert_uint_eq(wasm_instance_fuel_left(in), 0);
+	/* the same call is fine without a budget, and a bounded one is charged per call */
+	wasm_instance_set_limits(in, NULL);
+	ck_assert_int_eq(call1(in, "rec", 10000, 1, NULL, 0), WASM_OK);
+	lim.fuel = 1000000;
+	wasm_instance_set_limits(in, &lim);
+	ck_assert_int_eq(call1(in, "rec", 100, 1, NULL, 0), WASM_OK);
+	ck_assert_uint_le(wasm_instance_fuel_left(in), 1000000 - 100);
 	wasm_instance_free(in);
 	wasm_module_free(m);
 }
@@ -990,8 +1039,10 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_address_arithmetic);
 	tcase_add_test(tc, test_zero_memory);
 	tcase_add_test(tc, test_memory_cap);
+	tcase_add_test(tc, test_memory_cap_not_page_multiple);
 	tcase_add_test(tc, test_memory_helpers);
 	tcase_add_test(tc, test_fuel_stops_infinite_loop);
+	tcase_add_test(tc, test_fuel_checked_at_calls);
 	tcase_add_test(tc, test_deadline_stops_infinite_loop);
 	tcase_add_test(tc, test_deep_recursion);
 	tcase_add_test(tc, test_host_functions);
