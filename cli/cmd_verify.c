@@ -39,6 +39,67 @@ static char *sibling_signature(const char *mpath)
 	return signature_arg(arg);
 }
 
+/* The trusted keys: the agents' trust file ("KEYID BASE64" per line), or, so that the answer of
+ * GET /v1/keys saved as is works too, that JSON document ({"items":[{key_id, public_key}]} or
+ * a bare list of such objects). Returns SIGN_OK with *out set, or an error with `err` filled. */
+static int load_trust(const char *path, sign_trust **out, size_t *out_line, char *err,
+		      size_t errlen)
+{
+	char *text;
+	size_t len, i = 0;
+	json_t *doc, *items, *k;
+	json_error_t je;
+	int rc;
+
+	*out = NULL;
+	*out_line = 0;
+	if ((text = cli_read_file(path, &len)) == NULL) {
+		snprintf(err, errlen, "cannot read the file");
+		return SIGN_E_IO;
+	}
+	while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
+		i++;
+	if (i == len || (text[i] != '{' && text[i] != '[')) {
+		rc = sign_trust_parse(text, len, out, out_line, err, errlen);
+		free(text);
+		return rc;
+	}
+	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	free(text);
+	if (doc == NULL) {
+		snprintf(err, errlen, "line %d: %s", je.line, je.text);
+		return SIGN_E_MALFORMED_TRUST;
+	}
+	items = json_is_array(doc) ? doc : json_object_get(doc, "items");
+	if (!json_is_array(items)) {
+		snprintf(err, errlen, "a JSON trust file is GET /v1/keys's answer: {\"items\":[...]}");
+		json_decref(doc);
+		return SIGN_E_MALFORMED_TRUST;
+	}
+	if ((rc = sign_trust_create(out, err, errlen)) != SIGN_OK) {
+		json_decref(doc);
+		return rc;
+	}
+	json_array_foreach(items, i, k) {
+		const char *id = json_string_value(json_object_get(k, "key_id"));
+		const char *pub = json_string_value(json_object_get(k, "public_key"));
+		if (pub == NULL) {
+			snprintf(err, errlen, "items[%zu] has no \"public_key\"", i);
+			rc = SIGN_E_MALFORMED_TRUST;
+		} else {
+			rc = sign_trust_add(*out, id, pub, err, errlen);
+		}
+		if (rc != SIGN_OK) {
+			sign_trust_destroy(*out);
+			*out = NULL;
+			json_decref(doc);
+			return rc;
+		}
+	}
+	json_decref(doc);
+	return SIGN_OK;
+}
+
 CLI_CMD(cli_verify)
 {
 	const char *mpath = cli_opt_get(a, spec, "manifest");
@@ -57,7 +118,7 @@ CLI_CMD(cli_verify)
 				"--trusted-keys FILE (see --help)\n");
 		return CLI_EXIT_USAGE;
 	}
-	rc = sign_trust_load(tpath, &trust, &tline, err, sizeof err);
+	rc = load_trust(tpath, &trust, &tline, err, sizeof err);
 	if (rc != SIGN_OK) {
 		fprintf(stderr, "edgectl: %s: %s\n", tpath, err);
 		return CLI_EXIT_FAIL;

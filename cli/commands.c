@@ -101,7 +101,8 @@ const struct cli_cmd cli_commands[] = {
 	 "check offline that FILE.wasm is what a trusted key signed", false,
 	 {{"manifest", true, "a version's JSON (edgectl --json versions get N --module M), or a "
 			     "bare manifest with --signature"},
-	  {"trusted-keys", true, "trust file, KEYID BASE64 per line (as agents use)"},
+	  {"trusted-keys", true, "trust file, KEYID BASE64 per line (as agents use), or the "
+				 "JSON of GET /v1/keys (edgectl --json keys list)"},
 	  {"signature", true, "base64 signature, or @FILE holding it (when M.json has none)"},
 	  {0}}},
 	{"audit", NULL, cli_audit, "[--action A] [--since TIME] [--limit N]",

@@ -458,6 +458,40 @@ START_TEST(test_keys_and_verify)
 			     "--manifest", man_only, "--signature", buf, "--trusted-keys", trust,
 			     NULL), 0);
 	ctl_free(&o);
+	/* GET /v1/keys saved as is serves as the trust file too; a key in it that is not one is
+	 * refused, as is a manifest whose fields were changed after signing. */
+	{
+		char *jt, *bad, *edited;
+		json_t *v;
+		ck_assert_int_eq(ctl(&o, U, NULL, NULL, "--json", "keys", "list", NULL), 0);
+		jt = write_tmp(dir, "keys.json", o.out, strlen(o.out));
+		ctl_free(&o);
+		ck_assert_int_eq(ctl(&o, NULL, NULL, NULL, "verify", th_guest("hello_handler.wasm"),
+				     "--manifest", vjson, "--trusted-keys", jt, NULL), 0);
+		ck_assert_msg(strncmp(o.out, "OK", 2) == 0, "verify: %s %s", o.out, o.err);
+		ctl_free(&o);
+		bad = write_tmp(dir, "bad.json", "{\"items\":[{\"key_id\":\"00\",\"public_key\":\"x\"}]}",
+				strlen("{\"items\":[{\"key_id\":\"00\",\"public_key\":\"x\"}]}"));
+		ck_assert_int_eq(ctl(&o, NULL, NULL, NULL, "verify", th_guest("hello_handler.wasm"),
+				     "--manifest", vjson, "--trusted-keys", bad, NULL), 1);
+		ctl_free(&o);
+		v = json_load_file(vjson, 0, NULL);
+		ck_assert_ptr_nonnull(v);
+		json_object_set_new(json_object_get(v, "manifest"), "module", json_string("other"));
+		{
+			char *txt = json_dumps(v, 0);
+			edited = write_tmp(dir, "edited.json", txt, strlen(txt));
+			free(txt);
+		}
+		json_decref(v);
+		ck_assert_int_eq(ctl(&o, NULL, NULL, NULL, "verify", th_guest("hello_handler.wasm"),
+				     "--manifest", edited, "--trusted-keys", jt, NULL), 1);
+		ck_assert_ptr_nonnull(strstr(o.err, "FAILED"));
+		ctl_free(&o);
+		free(edited);
+		free(bad);
+		free(jt);
+	}
 	/* One flipped byte: refused. */
 	wasm[len / 2] ^= 1;
 	tampered = write_tmp(dir, "tampered.wasm", wasm, len);
