@@ -125,7 +125,8 @@ static bool check_module_entry(struct api_req *req, const json_t *m, size_t i)
  * heartbeat, its modules (counters added to the running totals; unknown modules ignored;
  * what it no longer reports removed), whether anything the scheduler waits for changed,
  * and the PoP's latest generation. $1 token id, $2 PoP id, $3 agent version, $4 uptime,
- * $5 applied generation, $6 the modules as a JSON array. */
+ * $5 applied generation, $6 the modules as a JSON array, or NULL for a bare heartbeat that
+ * leaves the observations as they are. */
 #define REPORT_SQL \
 	"WITH ag AS (INSERT INTO agents (token_id, pop_id, agent_version, uptime_seconds," \
 	"   generation, first_seen, last_seen)" \
@@ -150,7 +151,8 @@ static bool check_module_entry(struct api_req *req, const json_t *m, size_t i)
 	"   errors_total = observed_modules.errors_total + EXCLUDED.errors_total," \
 	"   p99_ms = EXCLUDED.p99_ms, reported_at = EXCLUDED.reported_at" \
 	"  RETURNING module_id, version, state)," \
-	" gone AS (DELETE FROM observed_modules o WHERE o.token_id = $1::uuid AND NOT EXISTS" \
+	" gone AS (DELETE FROM observed_modules o WHERE o.token_id = $1::uuid AND $6::json IS NOT NULL" \
+	"   AND NOT EXISTS" \
 	"   (SELECT 1 FROM rep WHERE rep.module_id = o.module_id AND rep.version = o.version)" \
 	"  RETURNING 1)" \
 	" SELECT (SELECT bool_or(fresh) FROM ag)" \
@@ -233,7 +235,10 @@ static void post_report(struct api_req *req)
 		return;
 	}
 	{
-		const char *p[6] = {who->token_id, who->pop_id, version, uptime, gen, mtext};
+		/* Without "modules" the report is a heartbeat: what the agent runs is as it last
+		 * said (an empty array, by contrast, says it runs nothing). */
+		const char *p[6] = {who->token_id, who->pop_id, version, uptime, gen,
+				    mods != NULL ? mtext : NULL};
 		r = api__sql_named(req, "sch_report", REPORT_SQL, 6, p);
 	}
 	free(mtext);

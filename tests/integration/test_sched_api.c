@@ -347,6 +347,23 @@ START_TEST(agent_endpoints)
 	ck_assert(json_is_integer(json_object_get(r.json, "generation")));
 	th_resp_free(&r);
 	json_decref(wait_state(id, "succeeded"));
+	/* A bare heartbeat keeps what the agent said it runs; an empty list says it runs nothing. */
+	char dpath[160];
+	snprintf(dpath, sizeof dpath, "/v1/tenants/acme/deployments/%s", id);
+	expect(post(&r, "/v1/agent/report", tok, "{\"generation\":1}"), 200, &r, "heartbeat");
+	th_resp_free(&r);
+	expect(get(&r, dpath, NULL), 200, &r, "get");
+	json_t *hp = json_array_get(json_object_get(r.json, "pops"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(hp, "observed_version")), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(hp, "state")), "active");
+	th_resp_free(&r);
+	expect(post(&r, "/v1/agent/report", tok, "{\"generation\":1,\"modules\":[]}"), 200, &r, "empty");
+	th_resp_free(&r);
+	expect(get(&r, dpath, NULL), 200, &r, "get");
+	hp = json_array_get(json_object_get(r.json, "pops"), 0);
+	ck_assert(json_is_null(json_object_get(hp, "observed_version")));
+	ck_assert_str_eq(json_string_value(json_object_get(hp, "state")), "pending");
+	th_resp_free(&r);
 	static const char *const bad[] = {
 		"{\"modules\":[]}",
 		"{\"generation\":\"1\",\"modules\":[]}",
