@@ -69,6 +69,21 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	memset(o, 0, sizeof *o);
 	for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		const char *eq = strchr(a, '=');
+		char name[32];
+		bool inline_val = false;
+		/* "--fuel=N" means "--fuel N", as with every GNU-style tool. */
+		if (eq != NULL && (size_t)(eq - a) < sizeof name) {
+			memcpy(name, a, (size_t)(eq - a));
+			name[eq - a] = '\0';
+			a = name;
+			val = eq + 1;
+			inline_val = true;
+		}
+		if (inline_val && (strcmp(a, "--cgi") == 0 || strcmp(a, "--help") == 0)) {
+			fprintf(stderr, "wasmrun: %s takes no value\n", a);
+			return -1;
+		}
 		if (strcmp(a, "--") == 0) {
 			i++;
 			break;
@@ -79,7 +94,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->cgi = true;
 			continue;
 		} else if (strcmp(a, "--fuel") == 0) {
-			if (!parse_u64(val, UINT64_MAX, &v))
+			/* 0 would mean "no limit" to the engine, which is not what --fuel 0 asks for */
+			if (!parse_u64(val, UINT64_MAX, &v) || v == 0)
 				goto bad;
 			o->lim.fuel = v;
 		} else if (strcmp(a, "--max-memory-mb") == 0) {
@@ -104,7 +120,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			fprintf(stderr, "wasmrun: unknown option %s\n", a);
 			return -1;
 		}
-		i++; /* the option's value */
+		if (!inline_val)
+			i++; /* the option's value */
 		continue;
 bad:
 		fprintf(stderr, "wasmrun: %s needs a positive integer, got %s\n", a,

@@ -92,6 +92,18 @@ START_TEST(env_flags)
 	ck_assert(strstr(out, "argv[1]=[x]") != NULL);
 	ck_assert(strstr(out, "GUEST_A=one GUEST_B=two words") != NULL);
 	free(out);
+	/* --opt=value is the same as --opt value */
+	snprintf(cmd, sizeof cmd, "%s --env=GUEST_A=eq --fuel=100000000 %s", wr(), g("wasi_env.wasm"));
+	ck_assert_int_eq(sh(cmd, &out, NULL), 0);
+	ck_assert(strstr(out, "GUEST_A=eq GUEST_B=(null)") != NULL);
+	free(out);
+	/* everything after the module belongs to the guest, flags included */
+	snprintf(cmd, sizeof cmd, "%s %s --fuel 1 --env X=y", wr(), g("wasi_env.wasm"));
+	ck_assert_int_eq(sh(cmd, &out, NULL), 0);
+	ck_assert(strstr(out, "argc=5") != NULL);
+	ck_assert(strstr(out, "argv[1]=[--fuel]") != NULL);
+	ck_assert(strstr(out, "argv[4]=[X=y]") != NULL);
+	free(out);
 }
 END_TEST
 
@@ -128,6 +140,17 @@ START_TEST(bad_usage_and_modules)
 	snprintf(cmd, sizeof cmd, "%s --fuel abc %s", wr(), g("hello_handler.wasm"));
 	ck_assert_int_eq(sh(cmd, &out, NULL), 2);
 	free(out);
+	/* 0 is not a budget (the engine would read it as "unlimited"); flags without values */
+	static const char *const bad_flags[] = {"--fuel 0", "--fuel=", "--timeout-ms 0",
+						"--max-memory-mb 65537", "--cgi=1", "--env =x",
+						"--fuel -5", "--fuel 12x"};
+	for (size_t i = 0; i < sizeof bad_flags / sizeof bad_flags[0]; i++) {
+		snprintf(cmd, sizeof cmd, "%s %s %s", wr(), bad_flags[i], g("hello_handler.wasm"));
+		ck_assert_msg(sh(cmd, &out, &err) == 2, "%s accepted", bad_flags[i]);
+		ck_assert_msg(strstr(err, "wasmrun: ") != NULL, "%s: %s", bad_flags[i], err);
+		free(out);
+		free(err);
+	}
 	snprintf(cmd, sizeof cmd, "%s /nonexistent.wasm", wr());
 	ck_assert_int_eq(sh(cmd, &out, NULL), 2);
 	free(out);
