@@ -227,10 +227,13 @@ Try:
   $bin/edgectl versions list --module hello
   $bin/edgectl deployments list
   $bin/edgectl versions push $guest --module hello      # the same bytes: no new version
-  $bin/edgectl deploy hello@latest --wait
+  $bin/edgectl versions push $build/guests/handler_echo.wasm --module hello --label echo
+  $bin/edgectl deploy hello@latest --strategy canary --wait   # waves, 60 s bake each
+  $bin/edgectl rollback hello --strategy immediate --wait
   $bin/edgectl audit
 
-  Dashboard: $cp_url/ui/    API document: $cp_url/v1/openapi.json
+  Dashboard: $cp_url/ui/  (sign in with the EDGECTL_TOKEN above)
+  API document: $cp_url/v1/openapi.json
   Logs: $dir/edgeplane.log  $dir/agent.log
 
 EOF
