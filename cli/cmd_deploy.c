@@ -90,6 +90,10 @@ static int decorate_deployment(json_t *d, bool detail)
 	json_t *cw = json_object_get(d, "current_wave"), *waves = json_object_get(d, "waves");
 	char text[64];
 
+	/* A list item carries no waves, but its strategy (as stored, names resolved) has them. */
+	if (!json_is_array(waves))
+		waves = json_object_get(json_object_get(d, "strategy"), "waves");
+
 	if (!json_is_integer(cw) || !json_is_array(waves))
 		return 0;
 	/* current_wave equals the number of waves once the last one is through. */
@@ -492,7 +496,13 @@ CLI_CMD(cli_deployments_list)
 	}
 	if (limit_s != NULL && cli_parse_long(limit_s, 1, 500, "--limit", &limit) != 0)
 		return CLI_EXIT_USAGE;
-	if ((path = cli_path("/v1/tenants/%s/deployments", ctx->tenant)) == NULL)
+	/* The server filters (so --limit counts this module's deployments), and so does the loop
+	 * below, which keeps the option exact against a server that ignores the parameter. */
+	if (module != NULL)
+		path = cli_path("/v1/tenants/%s/deployments?module=%s", ctx->tenant, module);
+	else
+		path = cli_path("/v1/tenants/%s/deployments", ctx->tenant);
+	if (path == NULL)
 		return CLI_EXIT_FAIL;
 	rc = cli_api_list(ctx, path, limit, &items, &next);
 	free(path);

@@ -212,6 +212,12 @@ START_TEST(test_deploy_wait_succeeds_then_rollback)
 	ctl_free(&o);
 	ck_assert_int_eq(ctl(&o, U, A, "t", "deployments", "list", "--module", "hello", NULL), 0);
 	ck_assert_ptr_nonnull(strstr(o.out, "succeeded"));
+	/* The WAVE column comes from the strategy a list item carries: 2 waves, all through. */
+	ck_assert_msg(strstr(o.out, "done (2)") != NULL, "list: %s", o.out);
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, "t", "--json", "deployments", "list", "--module", "other",
+			     NULL), 0);
+	ck_assert_int_eq(json_array_size(json_object_get(o.json, "items")), 0);
 	ctl_free(&o);
 
 	/* Rollback: back to 1 (the version before the latest succeeded deployment). */
