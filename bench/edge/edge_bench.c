@@ -243,7 +243,7 @@ int main(int argc, char **argv)
 	pid_t pid;
 	FILE *f;
 	long idle, loaded;
-	struct figures edge, health;
+	struct figures edge, health, noroute;
 
 	if (mkdtemp(dir) == NULL)
 		die("mkdtemp");
@@ -295,6 +295,9 @@ int main(int argc, char **argv)
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
 	edge = run_wrk(url, "hello.bench.test", secs, conns);
+	/* The same edge server without a handler (no route: a 404 problem+json), which isolates
+	 * what the Wasm instance costs from what the HTTP server and routing cost. */
+	noroute = run_wrk(url, "nobody.bench.test", secs, conns);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", admin);
 	health = run_wrk(url, NULL, secs, conns);
 
@@ -308,9 +311,14 @@ int main(int argc, char **argv)
 	       "fresh Wasm instance per request");
 	printf("  edge   hello handler : %9.0f req/s  p50 %7.3f ms  p99 %7.3f ms  (non-2xx %ld)\n",
 	       edge.rps, edge.p50, edge.p99, edge.errors);
+	printf("  edge   no route (404): %9.0f req/s  p50 %7.3f ms  p99 %7.3f ms  (non-2xx %ld)\n",
+	       noroute.rps, noroute.p50, noroute.p99, noroute.errors);
 	printf("  admin  /healthz      : %9.0f req/s  p50 %7.3f ms  p99 %7.3f ms  (non-2xx %ld)\n",
 	       health.rps, health.p50, health.p99, health.errors);
-	printf("  ratio edge/healthz   : %9.2f (req/s)\n", health.rps > 0 ? edge.rps / health.rps : 0);
+	printf("  ratio edge/healthz   : %9.2f (req/s; the edge listener has a thread pool, the admin"
+	       " listener one thread)\n", health.rps > 0 ? edge.rps / health.rps : 0);
+	printf("  ratio edge/no route  : %9.2f (req/s; same server, with and without the handler)\n",
+	       noroute.rps > 0 ? edge.rps / noroute.rps : 0);
 	printf("  RSS idle, 1 module   : %6ld KiB\n", idle);
 	printf("  RSS with 100 modules : %6ld KiB (generation %lld applied)\n", loaded,
 	       generation(admin));

@@ -432,6 +432,32 @@ START_TEST(restart_serves_from_disk_while_control_plane_is_down)
 	json_decref(h);
 	agent_kill(&ap);
 
+	/* A state file whose signature was altered is re-verified on start and not served. */
+	{
+		char spath[1024], *text, *sig;
+		size_t n = 0;
+		snprintf(spath, sizeof(spath), "%s/state.json", ap.state_dir);
+		text = th_read_file(spath, &n);
+		ck_assert_ptr_nonnull(text);
+		char *saved = malloc(n);
+		ck_assert_ptr_nonnull(saved);
+		memcpy(saved, text, n);
+		sig = strstr(text, "\"signature\":\"");
+		ck_assert_ptr_nonnull(sig);
+		sig += strlen("\"signature\":\"");
+		*sig = *sig == 'A' ? 'B' : 'A';
+		ck_assert(th_write_file(spath, text, n));
+		free(text);
+		agent_spawn(&ap, fast_env);
+		ck_assert_int_eq(agent_get(&ap, "GET", "hello.acme.test", "/", NULL, 0, &r), 404);
+		th_resp_free(&r);
+		ck_assert(agent_wait_module(&ap, "hello", 1, "failed", 2000, err, sizeof(err)));
+		ck_assert_msg(strstr(err, "signature") != NULL, "reason: %s", err);
+		agent_kill(&ap);
+		ck_assert(th_write_file(spath, saved, n));
+		free(saved);
+	}
+
 	/* A corrupt cache file is detected at start and fetched again once the control plane is
 	 * back; a tampered state file is ignored rather than trusted. */
 	snprintf(path, sizeof(path), "%s/blobs/%s", ap.state_dir,
