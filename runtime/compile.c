@@ -82,6 +82,8 @@ struct rt_cc {
 	uint32_t loops;  /* loops enclosing the current position */
 	uint8_t *lset;   /* per local: some local.set/tee of it has been seen */
 	uint32_t caplset;
+	uint8_t *tgt; /* acc_pass: per code word, some branch targets it */
+	uint32_t captgt;
 };
 
 struct rt_cc *rt__cc_create(void)
@@ -98,6 +100,7 @@ void rt__cc_free(struct rt_cc *cc)
 	free(cc->ctl);
 	free(cc->ltypes);
 	free(cc->lset);
+	free(cc->tgt);
 	free(cc);
 }
 
@@ -876,6 +879,202 @@ static void op_call(struct rt_cc *cc, uint32_t op, const struct rt_functype *t, 
 	if (indirect)
 		emit(cc, idx.slot);
 	invalidate_fresh(cc);
+}
+
+/* ---- Accumulator pass ------------------------------------------------------------------- */
+
+/* Length in words (opcode and operands) of the instruction at p; accumulator forms have the
+ * length of their base form. */
+static uint32_t op_len(const uint32_t *p)
+{
+	uint32_t op = p[0];
+	if (op >= OP_ACC)
+		op -= OP_ACC;
+	if (op >= OP_MEMK)
+		return 4;
+	if (op >= OP_IMM)
+		return 5; /* OP_IMM, OP_BRC(I), OP_MEMX, OP_SHF */
+	if (op >= 0x28 && op <= 0x3e)
+		return 4;
+	if (op >= 0x45 && op <= 0xc4)
+		return numeric_sig((uint8_t)op).arity == 1 ? 3 : 4;
+	if (op >= OP_TRUNC_SAT && op < OP_TRUNC_SAT + 8)
+		return 3;
+	switch (op) {
+	case OP_UNREACHABLE: case OP_RETURN: return 1;
+	case OP_FUEL: case OP_MEMORY_SIZE: case OP_DATA_DROP: case OP_ELEM_DROP: case OP_REF_NULL:
+		return 2;
+	case OP_BR: case OP_CALL: case OP_CALL_IMPORT: case OP_COPY: case OP_CONST32:
+	case OP_GLOBAL_GET: case OP_GLOBAL_SET: case OP_MEMORY_GROW: case OP_TABLE_SIZE:
+	case OP_REF_IS_NULL: case OP_REF_FUNC:
+		return 3;
+	case OP_BR_IF: case OP_BR_UNLESS: case OP_CONST64: case OP_MEMORY_FILL: case OP_MEMORY_COPY:
+	case OP_TABLE_GET: case OP_TABLE_SET:
+		return 4;
+	case OP_CALL_INDIRECT: case OP_SELECT: case OP_MEMORY_INIT: case OP_TABLE_GROW:
+	case OP_TABLE_FILL: case OP_COPY2:
+		return 5;
+	case OP_TABLE_COPY: case OP_TABLE_INIT: return 6;
+	case OP_BR_TABLE: return 3 + 2 * p[2];
+	default: return 1; /* not reached: the compiler emits no other opcode */
+	}
+}
+
+/* Whether the instruction with opcode op leaves its result in the interpreter's accumulator
+ * (its destination is always operand 1): integer binary ops, integer loads, OP_SHF. */
+static bool acc_produced(uint32_t op)
+{
+	if (op >= OP_ACC)
+		op -= OP_ACC;
+	if (op >= OP_SHF && op < OP_SHF + 12)
+		return true;
+	uint32_t ld = op;
+	if (op >= OP_MEMK && op < OP_MEMK + 14)
+		ld = op - OP_MEMK + 0x28;
+	else if (op >= OP_MEMX && op < OP_MEMX + 14)
+		ld = op - OP_MEMX + 0x28;
+	if (ld >= 0x28 && ld <= 0x35)
+		return ld != 0x2a && ld != 0x2b;
+	if (op >= OP_IMM && op < OP_BRC)
+		op -= OP_IMM;
+	return op < 0x100 && imm_capable(op);
+}
+
+/* The compare with swapped operands (a OP b == b OP' a), or 0 if op is no i32/i64 compare
+ * or commutative integer op. */
+static uint32_t swapped(uint32_t op)
+{
+	switch (op) {
+	case 0x46: case 0x47: case 0x51: case 0x52: case 0x6a: case 0x6c: case 0x71: case 0x72:
+	case 0x73: case 0x7c: case 0x7e: case 0x83: case 0x84: case 0x85:
+		return op;
+	case 0x48: return 0x4a;
+	case 0x4a: return 0x48;
+	case 0x49: return 0x4b;
+	case 0x4b: return 0x49;
+	case 0x4c: return 0x4e;
+	case 0x4e: return 0x4c;
+	case 0x4d: return 0x4f;
+	case 0x4f: return 0x4d;
+	case 0x53: return 0x55;
+	case 0x55: return 0x53;
+	case 0x54: return 0x56;
+	case 0x56: return 0x54;
+	case 0x57: return 0x59;
+	case 0x59: return 0x57;
+	case 0x58: return 0x5a;
+	case 0x5a: return 0x58;
+	default: return 0;
+	}
+}
+
+/* Rewrites instruction p, whose predecessor left slot d in the accumulator, into its
+ * accumulator form when it reads d through an operand that has one. */
+static void acc_rewrite(uint32_t *p, uint32_t d)
+{
+	uint32_t op = p[0];
+	bool int_store = (op >= 0x36 && op <= 0x3e && op != 0x38 && op != 0x39);
+	uint32_t base = op;
+	if (op >= OP_MEMX && op < OP_MEMX + 23)
+		base = op - OP_MEMX + 0x28;
+	else if (op >= OP_MEMK && op < OP_MEMK + 23)
+		base = op - OP_MEMK + 0x28;
+	if (base >= 0x28 && base <= 0x3e && base != op) {
+		int_store = base >= 0x36 && base != 0x38 && base != 0x39;
+		if (op >= OP_MEMK) {
+			if (int_store && p[1] == d)
+				p[0] = OP_ACC + op;
+			return;
+		}
+	}
+	if (base >= 0x28 && base <= 0x35) { /* load: the address */
+		if (p[2] == d)
+			p[0] = OP_ACC + op;
+		return;
+	}
+	if (base >= 0x36 && base <= 0x3e) { /* store: the value */
+		if (int_store && p[2] == d)
+			p[0] = OP_ACC + op;
+		return;
+	}
+	if (op < 0x100 && imm_capable(op)) {
+		if (p[2] == d) {
+			p[0] = OP_ACC + op;
+		} else if (p[3] == d && swapped(op)) {
+			p[3] = p[2];
+			p[2] = d;
+			p[0] = OP_ACC + swapped(op);
+		}
+		return;
+	}
+	if ((op >= OP_IMM && op < OP_IMM + 0x100 && imm_capable(op - OP_IMM)) ||
+	    (op >= OP_SHF && op < OP_SHF + 12)) {
+		if (p[2] == d)
+			p[0] = OP_ACC + op;
+		return;
+	}
+	if (op >= OP_BRC && op < OP_BRC + 10) {
+		if (p[1] == d) {
+			p[0] = OP_ACC + op;
+		} else if (p[2] == d) {
+			p[2] = p[1];
+			p[1] = d;
+			p[0] = OP_ACC + OP_BRC + swapped(op - OP_BRC + 0x46) - 0x46;
+		}
+		return;
+	}
+	if ((op >= OP_BRCI && op < OP_BRCI + 10) || op == OP_BR_IF || op == OP_BR_UNLESS) {
+		if (p[1] == d)
+			p[0] = OP_ACC + op;
+	}
+}
+
+/* Marks in cc->tgt every instruction that some branch targets. */
+static void mark_targets(struct rt_cc *cc)
+{
+	const uint32_t *code = cc->code;
+	uint32_t n = cc->ncode;
+	cc->tgt = grow(cc, cc->tgt, &cc->captgt, n + 1, 1);
+	memset(cc->tgt, 0, n + 1);
+	for (uint32_t k = 0; k < n; k += op_len(code + k)) {
+		uint32_t op = code[k], w = 0; /* the target word, if one */
+		if (op == OP_BR) {
+			w = 1;
+		} else if (op == OP_BR_IF || op == OP_BR_UNLESS) {
+			w = 2;
+		} else if (op >= OP_BRC && op < OP_BRCI + 10) {
+			w = 3;
+		} else if (op == OP_BR_TABLE) {
+			for (uint32_t i = 0; i < code[k + 2]; i++) {
+				uint32_t at = k + 3 + 2 * i;
+				cc->tgt[at + (int32_t)code[at]] = 1;
+			}
+		}
+		if (w) {
+			uint32_t at = k + w;
+			cc->tgt[at + (int32_t)code[at]] = 1;
+		}
+	}
+}
+
+/* Peephole over the finished code: an instruction that reads the result of the instruction
+ * just before it (and is no branch target, so that nothing else runs between the two) takes
+ * it from the interpreter's accumulator register instead of its slot. Values chained
+ * through the frame would each pay a store-to-load forwarding delay; the accumulator makes
+ * the common "compute, then use at once" chain run at register speed. */
+static void acc_pass(struct rt_cc *cc)
+{
+	uint32_t *code = cc->code;
+	uint32_t n = cc->ncode;
+	mark_targets(cc);
+	bool in_acc = false;
+	uint32_t d = 0;
+	for (uint32_t k = 0; k < n; k += op_len(code + k)) {
+		if (in_acc && !cc->tgt[k])
+			acc_rewrite(code + k, d);
+		in_acc = acc_produced(code[k]);
+		d = code[k + 1];
+	}
 }
 
 /* local.set/local.tee: makes pending reads of local x see its old value, then writes it. */
@@ -1658,7 +1857,8 @@ void rt__compile_body(struct rt_cc *cc, struct rt_rd *r, wasm_module *m, uint32_
 			rt__fail(r, "illegal opcode 0x%02x", op);
 		}
 	}
-done:;
+done:
+	acc_pass(cc);
 	struct rt_code *code = &m->code[defidx];
 	code->ops = malloc((size_t)cc->ncode * sizeof *code->ops);
 	if (!code->ops)

@@ -220,9 +220,24 @@ static wasm_trap run(wasm_instance *root, struct rt_stack *stk, struct rt_func *
 #define L(n) [OP_MEMK + n - 0x28] = &&opk_##n
 		L(0x28), L(0x29), L(0x2a), L(0x2b), L(0x2c), L(0x2d), L(0x2e), L(0x2f), L(0x30), L(0x31), L(0x32), L(0x33), L(0x34), L(0x35), L(0x36), L(0x37), L(0x38), L(0x39), L(0x3a), L(0x3b), L(0x3c), L(0x3d), L(0x3e),
 #undef L
-#define L(n) [OP_BRC + n - 0x46] = &&brc_##n, [OP_BRCI + n - 0x46] = &&brci_##n
+#define L(n) [OP_BRC + n - 0x46] = &&brc_##n, [OP_BRCI + n - 0x46] = &&brci_##n, \
+	     [OP_ACC + OP_BRC + n - 0x46] = &&accbrc_##n, [OP_ACC + OP_BRCI + n - 0x46] = &&accbrci_##n
 		L(0x46), L(0x47), L(0x48), L(0x49), L(0x4a), L(0x4b), L(0x4c), L(0x4d), L(0x4e), L(0x4f),
 #undef L
+		/* accumulator forms (see compile.c acc_pass) */
+#define L(n) [OP_ACC + n] = &&acc_##n, [OP_ACC + OP_MEMX + n - 0x28] = &&accx_##n
+		L(0x28), L(0x29), L(0x2a), L(0x2b), L(0x2c), L(0x2d), L(0x2e), L(0x2f), L(0x30), L(0x31), L(0x32), L(0x33), L(0x34), L(0x35), L(0x36), L(0x37), L(0x38), L(0x39), L(0x3a), L(0x3b), L(0x3c), L(0x3d), L(0x3e),
+#undef L
+#define L(n) [OP_ACC + OP_MEMK + n - 0x28] = &&acck_##n
+		L(0x36), L(0x37), L(0x38), L(0x39), L(0x3a), L(0x3b), L(0x3c), L(0x3d), L(0x3e),
+#undef L
+#define L(n) [OP_ACC + n] = &&acc_##n, [OP_ACC + OP_IMM + n] = &&acci_##n
+		L(0x46), L(0x47), L(0x48), L(0x49), L(0x4a), L(0x4b), L(0x4c), L(0x4d), L(0x4e), L(0x4f), L(0x51), L(0x52), L(0x53), L(0x54), L(0x55), L(0x56), L(0x57), L(0x58), L(0x59), L(0x5a), L(0x6a), L(0x6b), L(0x6c), L(0x6d), L(0x6e), L(0x6f), L(0x70), L(0x71), L(0x72), L(0x73), L(0x74), L(0x75), L(0x76), L(0x77), L(0x78), L(0x7c), L(0x7d), L(0x7e), L(0x7f), L(0x80), L(0x81), L(0x82), L(0x83), L(0x84), L(0x85), L(0x86), L(0x87), L(0x88), L(0x89), L(0x8a),
+#undef L
+#define L(n) [OP_ACC + OP_SHF + n] = &&accshf_##n
+		L(0), L(1), L(2), L(3), L(4), L(5), L(6), L(7), L(8), L(9), L(10), L(11),
+#undef L
+		[OP_ACC + OP_BR_IF] = &&acc_OP_BR_IF, [OP_ACC + OP_BR_UNLESS] = &&acc_OP_BR_UNLESS,
 	};
 
 	wasm_instance *in = entry->inst;
@@ -241,6 +256,10 @@ static wasm_trap run(wasm_instance *root, struct rt_stack *stk, struct rt_func *
 	wasm_trap trap = WASM_OK;
 	struct rt_func *callee;
 	uint32_t base;
+	/* The accumulator: the last integer result, also stored in its slot. An
+	 * instruction whose operand is the previous instruction's result reads it from here,
+	 * which spares the store-to-load round trip through the frame (compile.c acc_pass). */
+	uint64_t acc = 0;
 
 #define RELOAD_MEM()                                     \
 	do {                                             \
@@ -288,89 +307,76 @@ static wasm_trap run(wasm_instance *root, struct rt_stack *stk, struct rt_func *
 	 * is computed in 64 bits so that address + offset never wraps (spec 4.4.7); the opx_ forms
 	 * first add an immediate with 32-bit wrap-around (a folded i32.add): pc[3] = imm,
 	 * pc[4] = offset; the opk_ forms have a constant effective address in pc[2..3]. ---- */
-#define LOAD(n, T, field, conv)                                          \
-	op_##n : {                                                        \
-		uint64_t ea = (uint64_t)A.i32 + pc[3];                    \
-		if (ea + sizeof(T) > memsize)                             \
+/* The acc_ / accx_ forms take the address (loads) or the value (stores) from the
+ * accumulator; acck_ is the constant-address store of the accumulator. Integer loads leave
+ * their result in acc. (A floating-point accumulator would not stay in a register: the libm
+ * calls below clobber every xmm register, so the compiler keeps it in memory.) */
+#define LOADF(pfx, npc, EA, T_, FIELD_, CONV_, SETACC)                                      \
+	pfx : {                                                           \
+		uint64_t ea = (EA);                                       \
+		if (ea + sizeof(T_) > memsize)                            \
 			TRAP(WASM_TRAP_OOB_MEMORY);                       \
-		T v_;                                                     \
+		T_ v_;                                                    \
 		memcpy(&v_, mem + ea, sizeof v_);                         \
-		D.field = conv(v_);                                       \
-		pc += 4;                                                  \
-		NEXT();                                                   \
-	}                                                                 \
-	opx_##n : {                                                       \
-		uint64_t ea = (uint64_t)(uint32_t)(A.i32 + pc[3]) + pc[4]; \
-		if (ea + sizeof(T) > memsize)                             \
-			TRAP(WASM_TRAP_OOB_MEMORY);                       \
-		T v_;                                                     \
-		memcpy(&v_, mem + ea, sizeof v_);                         \
-		D.field = conv(v_);                                       \
-		pc += 5;                                                  \
-		NEXT();                                                   \
-	}                                                                 \
-	opk_##n : {                                                       \
-		uint64_t ea = (uint64_t)pc[2] | ((uint64_t)pc[3] << 32);  \
-		if (ea + sizeof(T) > memsize)                             \
-			TRAP(WASM_TRAP_OOB_MEMORY);                       \
-		T v_;                                                     \
-		memcpy(&v_, mem + ea, sizeof v_);                         \
-		D.field = conv(v_);                                       \
-		pc += 4;                                                  \
+		const TY_##FIELD_ r_ = CONV_(v_);                         \
+		D.FIELD_ = r_;                                            \
+		SETACC(r_);                                               \
+		pc += (npc);                                              \
 		NEXT();                                                   \
 	}
-#define STORE(n, T, field)                                               \
-	op_##n : {                                                        \
-		uint64_t ea = (uint64_t)fp[pc[1]].i32 + pc[3];            \
-		if (ea + sizeof(T) > memsize)                             \
+#define LOAD(n, T, field, conv, SETACC)                                                    \
+	LOADF(op_##n, 4, (uint64_t)A.i32 + pc[3], T, field, conv, SETACC)                                   \
+	LOADF(acc_##n, 4, (uint64_t)(uint32_t)acc + pc[3], T, field, conv, SETACC)                          \
+	LOADF(opx_##n, 5, (uint64_t)(uint32_t)(A.i32 + pc[3]) + pc[4], T, field, conv, SETACC)              \
+	LOADF(accx_##n, 5, (uint64_t)(uint32_t)((uint32_t)acc + pc[3]) + pc[4], T, field, conv, SETACC)     \
+	LOADF(opk_##n, 4, (uint64_t)pc[2] | ((uint64_t)pc[3] << 32), T, field, conv, SETACC)
+#define STOREF(pfx, npc, EA, T_, VAL)                                        \
+	pfx : {                                                           \
+		uint64_t ea = (EA);                                       \
+		if (ea + sizeof(T_) > memsize)                            \
 			TRAP(WASM_TRAP_OOB_MEMORY);                       \
-		T v_ = (T)fp[pc[2]].field;                                \
+		T_ v_ = (T_)(VAL);                                        \
 		memcpy(mem + ea, &v_, sizeof v_);                         \
-		pc += 4;                                                  \
-		NEXT();                                                   \
-	}                                                                 \
-	opx_##n : {                                                       \
-		uint64_t ea = (uint64_t)(uint32_t)(fp[pc[1]].i32 + pc[3]) + pc[4]; \
-		if (ea + sizeof(T) > memsize)                             \
-			TRAP(WASM_TRAP_OOB_MEMORY);                       \
-		T v_ = (T)fp[pc[2]].field;                                \
-		memcpy(mem + ea, &v_, sizeof v_);                         \
-		pc += 5;                                                  \
-		NEXT();                                                   \
-	}                                                                 \
-	opk_##n : {                                                       \
-		uint64_t ea = (uint64_t)pc[2] | ((uint64_t)pc[3] << 32);  \
-		if (ea + sizeof(T) > memsize)                             \
-			TRAP(WASM_TRAP_OOB_MEMORY);                       \
-		T v_ = (T)fp[pc[1]].field;                                \
-		memcpy(mem + ea, &v_, sizeof v_);                         \
-		pc += 4;                                                  \
+		pc += (npc);                                              \
 		NEXT();                                                   \
 	}
+#define STORE(n, T, field, ACCV)                                                             \
+	STOREF(op_##n, 4, (uint64_t)fp[pc[1]].i32 + pc[3], T, fp[pc[2]].field)                   \
+	STOREF(acc_##n, 4, (uint64_t)fp[pc[1]].i32 + pc[3], T, ACCV)                             \
+	STOREF(opx_##n, 5, (uint64_t)(uint32_t)(fp[pc[1]].i32 + pc[3]) + pc[4], T, fp[pc[2]].field) \
+	STOREF(accx_##n, 5, (uint64_t)(uint32_t)(fp[pc[1]].i32 + pc[3]) + pc[4], T, ACCV)         \
+	STOREF(opk_##n, 4, (uint64_t)pc[2] | ((uint64_t)pc[3] << 32), T, fp[pc[1]].field)         \
+	STOREF(acck_##n, 4, (uint64_t)pc[2] | ((uint64_t)pc[3] << 32), T, ACCV)
 #define ID(x) (x)
-	LOAD(0x28, uint32_t, i32, ID)
-	LOAD(0x29, uint64_t, i64, ID)
-	LOAD(0x2a, float, f32, ID)
-	LOAD(0x2b, double, f64, ID)
-	LOAD(0x2c, int8_t, i32, (uint32_t)(int32_t))
-	LOAD(0x2d, uint8_t, i32, (uint32_t))
-	LOAD(0x2e, int16_t, i32, (uint32_t)(int32_t))
-	LOAD(0x2f, uint16_t, i32, (uint32_t))
-	LOAD(0x30, int8_t, i64, (uint64_t)(int64_t))
-	LOAD(0x31, uint8_t, i64, (uint64_t))
-	LOAD(0x32, int16_t, i64, (uint64_t)(int64_t))
-	LOAD(0x33, uint16_t, i64, (uint64_t))
-	LOAD(0x34, int32_t, i64, (uint64_t)(int64_t))
-	LOAD(0x35, uint32_t, i64, (uint64_t))
-	STORE(0x36, uint32_t, i32)
-	STORE(0x37, uint64_t, i64)
-	STORE(0x38, float, f32)
-	STORE(0x39, double, f64)
-	STORE(0x3a, uint8_t, i32)
-	STORE(0x3b, uint16_t, i32)
-	STORE(0x3c, uint8_t, i64)
-	STORE(0x3d, uint16_t, i64)
-	STORE(0x3e, uint32_t, i64)
+#define TY_i32 uint32_t
+#define TY_i64 uint64_t
+#define TY_f32 float
+#define TY_f64 double
+#define ACC_SET(x) (acc = (x))
+#define ACC_NOSET(x) ((void)(x))
+	LOAD(0x28, uint32_t, i32, ID, ACC_SET)
+	LOAD(0x29, uint64_t, i64, ID, ACC_SET)
+	LOAD(0x2a, float, f32, ID, ACC_NOSET)
+	LOAD(0x2b, double, f64, ID, ACC_NOSET)
+	LOAD(0x2c, int8_t, i32, (uint32_t)(int32_t), ACC_SET)
+	LOAD(0x2d, uint8_t, i32, (uint32_t), ACC_SET)
+	LOAD(0x2e, int16_t, i32, (uint32_t)(int32_t), ACC_SET)
+	LOAD(0x2f, uint16_t, i32, (uint32_t), ACC_SET)
+	LOAD(0x30, int8_t, i64, (uint64_t)(int64_t), ACC_SET)
+	LOAD(0x31, uint8_t, i64, (uint64_t), ACC_SET)
+	LOAD(0x32, int16_t, i64, (uint64_t)(int64_t), ACC_SET)
+	LOAD(0x33, uint16_t, i64, (uint64_t), ACC_SET)
+	LOAD(0x34, int32_t, i64, (uint64_t)(int64_t), ACC_SET)
+	LOAD(0x35, uint32_t, i64, (uint64_t), ACC_SET)
+	STORE(0x36, uint32_t, i32, acc)
+	STORE(0x37, uint64_t, i64, acc)
+	STORE(0x38, float, f32, fp[pc[2]].f32) /* float forms: no accumulator (never emitted) */
+	STORE(0x39, double, f64, fp[pc[2]].f64)
+	STORE(0x3a, uint8_t, i32, acc)
+	STORE(0x3b, uint16_t, i32, acc)
+	STORE(0x3c, uint8_t, i64, acc)
+	STORE(0x3d, uint16_t, i64, acc)
+	STORE(0x3e, uint32_t, i64, acc)
 
 	/* ---- numeric: D = A op B ---- */
 #define UN(n, field, expr)            \
@@ -385,57 +391,112 @@ static wasm_trap run(wasm_instance *root, struct rt_stack *stk, struct rt_func *
 		pc += 4;               \
 		NEXT();                \
 	}
+/* Integer binary ops, in four forms: A from its slot or from the accumulator (the result of
+ * the previous instruction, see compile.c acc_pass), B from its slot or an immediate. Every form
+ * leaves its result in the accumulator too. */
 #define IBIN(n, field, expr)                                                    \
 	op_##n : {                                                              \
-		const wasm_value Bv = fp[pc[3]];                                \
-		D.field = (expr);                                               \
+		const wasm_value Av = fp[pc[2]], Bv = fp[pc[3]];                \
+		const TY_##field r_ = (expr);                                  \
+		D.field = r_;                                                   \
+		acc = r_;                                                       \
 		pc += 4;                                                        \
 		NEXT();                                                         \
 	}                                                                       \
 	opi_##n : {                                                             \
+		const wasm_value Av = fp[pc[2]];                                \
 		wasm_value Bv;                                                  \
 		Bv.i64 = (uint64_t)pc[3] | ((uint64_t)pc[4] << 32);             \
-		D.field = (expr);                                               \
+		const TY_##field r_ = (expr);                                  \
+		D.field = r_;                                                   \
+		acc = r_;                                                       \
+		pc += 5;                                                        \
+		NEXT();                                                         \
+	}                                                                       \
+	acc_##n : {                                                             \
+		wasm_value Av;                                                  \
+		Av.i64 = acc;                                                   \
+		const wasm_value Bv = fp[pc[3]];                                \
+		const TY_##field r_ = (expr);                                  \
+		D.field = r_;                                                   \
+		acc = r_;                                                       \
+		pc += 4;                                                        \
+		NEXT();                                                         \
+	}                                                                       \
+	acci_##n : {                                                            \
+		wasm_value Av, Bv;                                              \
+		Av.i64 = acc;                                                   \
+		Bv.i64 = (uint64_t)pc[3] | ((uint64_t)pc[4] << 32);             \
+		const TY_##field r_ = (expr);                                  \
+		D.field = r_;                                                   \
+		acc = r_;                                                       \
 		pc += 5;                                                        \
 		NEXT();                                                         \
 	}
-/* statement form (for the trapping division and remainder) */
-#define IBINS(n, stmt)                                                          \
+/* statement form (for the trapping division and remainder), same four forms */
+#define IBINS(n, field, stmt)                                                   \
 	op_##n : {                                                              \
-		const wasm_value Bv = fp[pc[3]];                                \
-		stmt pc += 4;                                                   \
+		const wasm_value Av = fp[pc[2]], Bv = fp[pc[3]];                \
+		TY_##field r_;                                                  \
+		stmt D.field = r_;                                              \
+		acc = r_;                                                       \
+		pc += 4;                                                        \
 		NEXT();                                                         \
 	}                                                                       \
 	opi_##n : {                                                             \
+		const wasm_value Av = fp[pc[2]];                                \
 		wasm_value Bv;                                                  \
 		Bv.i64 = (uint64_t)pc[3] | ((uint64_t)pc[4] << 32);             \
-		stmt pc += 5;                                                   \
+		TY_##field r_;                                                  \
+		stmt D.field = r_;                                              \
+		acc = r_;                                                       \
+		pc += 5;                                                        \
+		NEXT();                                                         \
+	}                                                                       \
+	acc_##n : {                                                             \
+		wasm_value Av;                                                  \
+		Av.i64 = acc;                                                   \
+		const wasm_value Bv = fp[pc[3]];                                \
+		TY_##field r_;                                                  \
+		stmt D.field = r_;                                              \
+		acc = r_;                                                       \
+		pc += 4;                                                        \
+		NEXT();                                                         \
+	}                                                                       \
+	acci_##n : {                                                            \
+		wasm_value Av, Bv;                                              \
+		Av.i64 = acc;                                                   \
+		Bv.i64 = (uint64_t)pc[3] | ((uint64_t)pc[4] << 32);             \
+		TY_##field r_;                                                  \
+		stmt D.field = r_;                                              \
+		acc = r_;                                                       \
+		pc += 5;                                                        \
 		NEXT();                                                         \
 	}
 #define S32(x) ((int32_t)(x).i32)
 #define S64(x) ((int64_t)(x).i64)
 	UN(0x45, i32, A.i32 == 0)
-	IBIN(0x46, i32, A.i32 == Bv.i32)
-	IBIN(0x47, i32, A.i32 != Bv.i32)
-	IBIN(0x48, i32, S32(A) < S32(Bv))
-	IBIN(0x49, i32, A.i32 < Bv.i32)
-	IBIN(0x4a, i32, S32(A) > S32(Bv))
-	IBIN(0x4b, i32, A.i32 > Bv.i32)
-	IBIN(0x4c, i32, S32(A) <= S32(Bv))
-	IBIN(0x4d, i32, A.i32 <= Bv.i32)
-	IBIN(0x4e, i32, S32(A) >= S32(Bv))
-	IBIN(0x4f, i32, A.i32 >= Bv.i32)
+	IBIN(0x46, i32, Av.i32 == Bv.i32)
+	IBIN(0x47, i32, Av.i32 != Bv.i32)
+	IBIN(0x48, i32, S32(Av) < S32(Bv))
+	IBIN(0x49, i32, Av.i32 < Bv.i32)
+	IBIN(0x4a, i32, S32(Av) > S32(Bv))
+	IBIN(0x4b, i32, Av.i32 > Bv.i32)
+	IBIN(0x4c, i32, S32(Av) <= S32(Bv))
+	IBIN(0x4d, i32, Av.i32 <= Bv.i32)
+	IBIN(0x4e, i32, S32(Av) >= S32(Bv))
+	IBIN(0x4f, i32, Av.i32 >= Bv.i32)
 	UN(0x50, i32, A.i64 == 0)
-	IBIN(0x51, i32, A.i64 == Bv.i64)
-	IBIN(0x52, i32, A.i64 != Bv.i64)
-	IBIN(0x53, i32, S64(A) < S64(Bv))
-	IBIN(0x54, i32, A.i64 < Bv.i64)
-	IBIN(0x55, i32, S64(A) > S64(Bv))
-	IBIN(0x56, i32, A.i64 > Bv.i64)
-	IBIN(0x57, i32, S64(A) <= S64(Bv))
-	IBIN(0x58, i32, A.i64 <= Bv.i64)
-	IBIN(0x59, i32, S64(A) >= S64(Bv))
-	IBIN(0x5a, i32, A.i64 >= Bv.i64)
+	IBIN(0x51, i32, Av.i64 == Bv.i64)
+	IBIN(0x52, i32, Av.i64 != Bv.i64)
+	IBIN(0x53, i32, S64(Av) < S64(Bv))
+	IBIN(0x54, i32, Av.i64 < Bv.i64)
+	IBIN(0x55, i32, S64(Av) > S64(Bv))
+	IBIN(0x56, i32, Av.i64 > Bv.i64)
+	IBIN(0x57, i32, S64(Av) <= S64(Bv))
+	IBIN(0x58, i32, Av.i64 <= Bv.i64)
+	IBIN(0x59, i32, S64(Av) >= S64(Bv))
+	IBIN(0x5a, i32, Av.i64 >= Bv.i64)
 	BIN(0x5b, i32, A.f32 == B.f32)
 	BIN(0x5c, i32, A.f32 != B.f32)
 	BIN(0x5d, i32, A.f32 < B.f32)
@@ -451,75 +512,75 @@ static wasm_trap run(wasm_instance *root, struct rt_stack *stk, struct rt_func *
 	UN(0x67, i32, A.i32 ? (uint32_t)__builtin_clz(A.i32) : 32u)
 	UN(0x68, i32, A.i32 ? (uint32_t)__builtin_ctz(A.i32) : 32u)
 	UN(0x69, i32, (uint32_t)__builtin_popcount(A.i32))
-	IBIN(0x6a, i32, A.i32 + Bv.i32)
-	IBIN(0x6b, i32, A.i32 - Bv.i32)
-	IBIN(0x6c, i32, A.i32 * Bv.i32)
-IBINS(0x6d, {
+	IBIN(0x6a, i32, Av.i32 + Bv.i32)
+	IBIN(0x6b, i32, Av.i32 - Bv.i32)
+	IBIN(0x6c, i32, Av.i32 * Bv.i32)
+IBINS(0x6d, i32, {
 	if (Bv.i32 == 0)
 		TRAP(WASM_TRAP_DIV_ZERO);
-	if (A.i32 == 0x80000000u && Bv.i32 == 0xffffffffu)
+	if (Av.i32 == 0x80000000u && Bv.i32 == 0xffffffffu)
 		TRAP(WASM_TRAP_INT_OVERFLOW);
-	D.i32 = (uint32_t)(S32(A) / S32(Bv));
+	r_ = (uint32_t)(S32(Av) / S32(Bv));
 })
-IBINS(0x6e, {
+IBINS(0x6e, i32, {
 	if (Bv.i32 == 0)
 		TRAP(WASM_TRAP_DIV_ZERO);
-	D.i32 = A.i32 / Bv.i32;
+	r_ = Av.i32 / Bv.i32;
 })
-IBINS(0x6f, {
+IBINS(0x6f, i32, {
 	if (Bv.i32 == 0)
 		TRAP(WASM_TRAP_DIV_ZERO);
-	D.i32 = Bv.i32 == 0xffffffffu ? 0 : (uint32_t)(S32(A) % S32(Bv));
+	r_ = Bv.i32 == 0xffffffffu ? 0 : (uint32_t)(S32(Av) % S32(Bv));
 })
-IBINS(0x70, {
+IBINS(0x70, i32, {
 	if (Bv.i32 == 0)
 		TRAP(WASM_TRAP_DIV_ZERO);
-	D.i32 = A.i32 % Bv.i32;
+	r_ = Av.i32 % Bv.i32;
 })
-	IBIN(0x71, i32, A.i32 & Bv.i32)
-	IBIN(0x72, i32, A.i32 | Bv.i32)
-	IBIN(0x73, i32, A.i32 ^ Bv.i32)
-	IBIN(0x74, i32, A.i32 << (Bv.i32 & 31))
-	IBIN(0x75, i32, (uint32_t)(S32(A) >> (Bv.i32 & 31)))
-	IBIN(0x76, i32, A.i32 >> (Bv.i32 & 31))
-	IBIN(0x77, i32, (A.i32 << (Bv.i32 & 31)) | (A.i32 >> ((32 - Bv.i32) & 31)))
-	IBIN(0x78, i32, (A.i32 >> (Bv.i32 & 31)) | (A.i32 << ((32 - Bv.i32) & 31)))
+	IBIN(0x71, i32, Av.i32 & Bv.i32)
+	IBIN(0x72, i32, Av.i32 | Bv.i32)
+	IBIN(0x73, i32, Av.i32 ^ Bv.i32)
+	IBIN(0x74, i32, Av.i32 << (Bv.i32 & 31))
+	IBIN(0x75, i32, (uint32_t)(S32(Av) >> (Bv.i32 & 31)))
+	IBIN(0x76, i32, Av.i32 >> (Bv.i32 & 31))
+	IBIN(0x77, i32, (Av.i32 << (Bv.i32 & 31)) | (Av.i32 >> ((32 - Bv.i32) & 31)))
+	IBIN(0x78, i32, (Av.i32 >> (Bv.i32 & 31)) | (Av.i32 << ((32 - Bv.i32) & 31)))
 	UN(0x79, i64, A.i64 ? (uint64_t)__builtin_clzll(A.i64) : 64u)
 	UN(0x7a, i64, A.i64 ? (uint64_t)__builtin_ctzll(A.i64) : 64u)
 	UN(0x7b, i64, (uint64_t)__builtin_popcountll(A.i64))
-	IBIN(0x7c, i64, A.i64 + Bv.i64)
-	IBIN(0x7d, i64, A.i64 - Bv.i64)
-	IBIN(0x7e, i64, A.i64 * Bv.i64)
-IBINS(0x7f, {
+	IBIN(0x7c, i64, Av.i64 + Bv.i64)
+	IBIN(0x7d, i64, Av.i64 - Bv.i64)
+	IBIN(0x7e, i64, Av.i64 * Bv.i64)
+IBINS(0x7f, i64, {
 	if (Bv.i64 == 0)
 		TRAP(WASM_TRAP_DIV_ZERO);
-	if (A.i64 == 0x8000000000000000ull && Bv.i64 == ~0ull)
+	if (Av.i64 == 0x8000000000000000ull && Bv.i64 == ~0ull)
 		TRAP(WASM_TRAP_INT_OVERFLOW);
-	D.i64 = (uint64_t)(S64(A) / S64(Bv));
+	r_ = (uint64_t)(S64(Av) / S64(Bv));
 })
-IBINS(0x80, {
+IBINS(0x80, i64, {
 	if (Bv.i64 == 0)
 		TRAP(WASM_TRAP_DIV_ZERO);
-	D.i64 = A.i64 / Bv.i64;
+	r_ = Av.i64 / Bv.i64;
 })
-IBINS(0x81, {
+IBINS(0x81, i64, {
 	if (Bv.i64 == 0)
 		TRAP(WASM_TRAP_DIV_ZERO);
-	D.i64 = Bv.i64 == ~0ull ? 0 : (uint64_t)(S64(A) % S64(Bv));
+	r_ = Bv.i64 == ~0ull ? 0 : (uint64_t)(S64(Av) % S64(Bv));
 })
-IBINS(0x82, {
+IBINS(0x82, i64, {
 	if (Bv.i64 == 0)
 		TRAP(WASM_TRAP_DIV_ZERO);
-	D.i64 = A.i64 % Bv.i64;
+	r_ = Av.i64 % Bv.i64;
 })
-	IBIN(0x83, i64, A.i64 & Bv.i64)
-	IBIN(0x84, i64, A.i64 | Bv.i64)
-	IBIN(0x85, i64, A.i64 ^ Bv.i64)
-	IBIN(0x86, i64, A.i64 << (Bv.i64 & 63))
-	IBIN(0x87, i64, (uint64_t)(S64(A) >> (Bv.i64 & 63)))
-	IBIN(0x88, i64, A.i64 >> (Bv.i64 & 63))
-	IBIN(0x89, i64, (A.i64 << (Bv.i64 & 63)) | (A.i64 >> ((64 - Bv.i64) & 63)))
-	IBIN(0x8a, i64, (A.i64 >> (Bv.i64 & 63)) | (A.i64 << ((64 - Bv.i64) & 63)))
+	IBIN(0x83, i64, Av.i64 & Bv.i64)
+	IBIN(0x84, i64, Av.i64 | Bv.i64)
+	IBIN(0x85, i64, Av.i64 ^ Bv.i64)
+	IBIN(0x86, i64, Av.i64 << (Bv.i64 & 63))
+	IBIN(0x87, i64, (uint64_t)(S64(Av) >> (Bv.i64 & 63)))
+	IBIN(0x88, i64, Av.i64 >> (Bv.i64 & 63))
+	IBIN(0x89, i64, (Av.i64 << (Bv.i64 & 63)) | (Av.i64 >> ((64 - Bv.i64) & 63)))
+	IBIN(0x8a, i64, (Av.i64 >> (Bv.i64 & 63)) | (Av.i64 << ((64 - Bv.i64) & 63)))
 	/* abs/neg/copysign are bit operations (exact on NaNs, spec 4.3.3) */
 	UN(0x8b, i32, A.i32 & 0x7fffffffu)
 	UN(0x8c, i32, A.i32 ^ 0x80000000u)
@@ -620,7 +681,18 @@ IBINS(0x82, {
 	shf_##n : {                                              \
 		uint32_t x_ = fp[pc[3]].i32, s_ = pc[4] & 31;    \
 		uint32_t y_ = SH;                                \
-		D.i32 = A.i32 OPR y_;                            \
+		const uint32_t r_ = A.i32 OPR y_;                \
+		D.i32 = r_;                                      \
+		acc = r_;                                        \
+		pc += 5;                                         \
+		NEXT();                                          \
+	}                                                        \
+	accshf_##n : {                                           \
+		uint32_t x_ = fp[pc[3]].i32, s_ = pc[4] & 31;    \
+		uint32_t y_ = SH;                                \
+		const uint32_t r_ = (uint32_t)acc OPR y_;        \
+		D.i32 = r_;                                      \
+		acc = r_;                                        \
 		pc += 5;                                         \
 		NEXT();                                          \
 	}
@@ -669,6 +741,18 @@ l_OP_BR_UNLESS:
 	else
 		pc += 4;
 	NEXT();
+acc_OP_BR_IF:
+	if ((uint32_t)acc)
+		JUMP(2);
+	else
+		pc += 4;
+	NEXT();
+acc_OP_BR_UNLESS:
+	if (!(uint32_t)acc)
+		JUMP(2);
+	else
+		pc += 4;
+	NEXT();
 l_OP_BR_TABLE: {
 	uint32_t i = fp[pc[1]].i32, n = pc[2];
 	if (i >= n - 1)
@@ -677,23 +761,20 @@ l_OP_BR_TABLE: {
 	NEXT();
 }
 	/* fused i32 compare-and-branch: pc[1] = a, pc[2] = b slot (BRC) or immediate (BRCI) */
-#define BRC(n, cond)                                                            \
-	brc_##n : {                                                             \
-		uint32_t x = fp[pc[1]].i32, y = fp[pc[2]].i32;                  \
-		if (cond)                                                       \
-			JUMP(3);                                                \
-		else                                                            \
-			pc += 5;                                                \
-		NEXT();                                                         \
-	}                                                                       \
-	brci_##n : {                                                            \
-		uint32_t x = fp[pc[1]].i32, y = pc[2];                          \
+#define BRCF(pfx, X, Y, cond)                                                   \
+	pfx : {                                                                 \
+		uint32_t x = (X), y = (Y);                                      \
 		if (cond)                                                       \
 			JUMP(3);                                                \
 		else                                                            \
 			pc += 5;                                                \
 		NEXT();                                                         \
 	}
+#define BRC(n, cond)                                                            \
+	BRCF(brc_##n, fp[pc[1]].i32, fp[pc[2]].i32, cond)                       \
+	BRCF(brci_##n, fp[pc[1]].i32, pc[2], cond)                              \
+	BRCF(accbrc_##n, (uint32_t)acc, fp[pc[2]].i32, cond)                    \
+	BRCF(accbrci_##n, (uint32_t)acc, pc[2], cond)
 	BRC(0x46, x == y)
 	BRC(0x47, x != y)
 	BRC(0x48, (int32_t)x < (int32_t)y)
