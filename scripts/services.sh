@@ -18,7 +18,8 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() {
 	local p i
 	for i in $(seq 1 200); do
-		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+		# Below the ephemeral range (32768+), where outgoing connections take ports.
+		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 12700 ))
 		if port_free "$p"; then echo "$p"; return 0; fi
 	done
 	echo "services.sh: no free port" >&2; return 1

@@ -26,7 +26,12 @@ cleanup() {
 }
 trap cleanup EXIT
 eval "$("$top/scripts/services.sh" start)"
-port=$(( 30000 + RANDOM % 20000 ))
+# A port nobody listens on (other benches and test servers share the machine), below the
+# ephemeral range (32768+) where outgoing connections take ports.
+for _ in $(seq 1 50); do
+	port=$(( 20000 + RANDOM % 12700 ))
+	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+done
 export EDGEPLANE_LISTEN="127.0.0.1:$port" EDGEPLANE_SIGNING_KEY="$work/signing.key"
 "$ep" keygen --out "$EDGEPLANE_SIGNING_KEY" >/dev/null 2>&1
 "$ep" migrate >/dev/null 2>&1
