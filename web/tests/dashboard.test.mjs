@@ -471,6 +471,21 @@ describe('dashboard', { concurrency: false }, () => {
 		await shot(page, '16-deployment-aborted');
 	});
 
+	it('refreshes the deployments list by itself while a rollout is live', async () => {
+		needScheduler();
+		const page = w.page;
+		const d = await w.admin.must('POST', `/v1/tenants/${T}/deployments`, { module: 'hello', version: w.v2.version, strategy: 'canary' });
+		await page.goto(`${w.cp.url}/ui/#/t/${T}/deployments`);
+		await page.locator(`tr[data-id="${d.id}"] [data-state="pending"], tr[data-id="${d.id}"] [data-state="running"]`).waitFor({ timeout: 10000 });
+		// Changed behind the page's back (another operator, or the CLI): the row follows without a reload.
+		await w.admin.must('POST', `/v1/tenants/${T}/deployments/${d.id}/abort`, {});
+		await page.locator(`tr[data-id="${d.id}"] [data-state="aborted"]`).waitFor({ timeout: 10000 });
+		await waitFor('the aborted PoPs to run v1 again', async () => {
+			const x = await deployment(d.id);
+			return x.pops.every((pp) => pp.observed_version === w.v1.version);
+		}, 20000);
+	});
+
 	it('shows an API error with its problem+json detail', async () => {
 		const page = w.page || await signIn(w.cp.adminToken);
 		await page.goto(`${w.cp.url}/ui/#/t/${T}/deployments`);

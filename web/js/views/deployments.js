@@ -5,6 +5,9 @@ import { h, replace, route } from '../dom.js';
 import { p } from '../api.js';
 import { badge, confirmAction, guarded, loading, mono, showError, table, when } from '../ui.js';
 
+const LIVE = new Set(['pending', 'running', 'paused']);
+const REFRESH_MS = 3000;
+
 export function deploymentsView(ctx) {
 	const { api, view, tenant } = ctx;
 	const list = h('div', null, loading());
@@ -13,8 +16,23 @@ export function deploymentsView(ctx) {
 		ctx.canAct ? startForm(ctx) : null,
 		h('h2', null, 'History'),
 		list);
-	guarded(async () => {
-		const items = await api.list(p('v1', 'tenants', tenant, 'deployments'), {}, 500);
+	// While a rollout is live its row changes state by itself: refresh the history (only the
+	// list: the start form keeps what the operator is typing).
+	let timer = null;
+	let alive = true;
+	ctx.onCleanup(() => {
+		alive = false;
+		clearTimeout(timer);
+	});
+	async function load() {
+		const items = await guarded(() => api.list(p('v1', 'tenants', tenant, 'deployments'), {}, 500));
+		if (!alive || items === undefined)
+			return;
+		render(items);
+		if (items.some((d) => LIVE.has(d.state)))
+			timer = setTimeout(load, REFRESH_MS);
+	}
+	function render(items) {
 		items.sort((a, b) => String(b.created_at || '').localeCompare(String(a.created_at || '')));
 		replace(list, table([
 			{ label: 'Deployment', cell: (d) => h('a', { href: route('t', tenant, 'deployments', d.id), class: 'dep-link' }, mono(d.id, 8)) },
@@ -24,7 +42,8 @@ export function deploymentsView(ctx) {
 			{ label: 'Started', cell: (d) => when(d.created_at) },
 			{ label: 'Updated', cell: (d) => when(d.updated_at) },
 		], items, { empty: 'No deployments yet.', rowData: (d) => ({ id: d.id }) }));
-	});
+	}
+	load();
 }
 
 // "10%" → {percent: 10}; "hnd1, fra1" → {pops: ['hnd1', 'fra1']}.
