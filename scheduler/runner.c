@@ -230,33 +230,38 @@ static bool try_lead(struct sch_runner *r)
 	return got;
 }
 
+/* Steps every pending and running deployment once, a page of MAX_DUE at a time, so any
+ * number of them advance (none starves behind the oldest MAX_DUE). */
 static void tick(struct sch_runner *r)
 {
 	char (*ids)[37] = malloc(MAX_DUE * sizeof *ids);
 	char err[512];
+	int64_t after = 0;
 	int n;
 
 	if (ids == NULL)
 		return;
-	n = sch_store_due(r->pg, ids, MAX_DUE, err, sizeof err);
-	if (n < 0) {
-		log_warn("scheduler: %s", err);
-		if (PQstatus(r->pg) != CONNECTION_OK)
-			pg_drop(r);
-		free(ids);
-		return;
-	}
-	for (int i = 0; i < n && !atomic_load(&r->stop); i++) {
-		int rc = sch_store_step(r->pg, ids[i], NULL, SCH_ACT_TICK, sch_now_ms(), &r->cfg,
-					NULL, err, sizeof err);
-		if (rc != 0 && rc != SCH_E_NOTFOUND) {
-			log_warn("scheduler: deployment %s: %s", ids[i], err);
-			if (PQstatus(r->pg) != CONNECTION_OK) {
+	do {
+		n = sch_store_due(r->pg, &after, ids, MAX_DUE, err, sizeof err);
+		if (n < 0) {
+			log_warn("scheduler: %s", err);
+			if (PQstatus(r->pg) != CONNECTION_OK)
 				pg_drop(r);
-				break;
+			break;
+		}
+		for (int i = 0; i < n && !atomic_load(&r->stop); i++) {
+			int rc = sch_store_step(r->pg, ids[i], NULL, SCH_ACT_TICK, sch_now_ms(),
+						&r->cfg, NULL, err, sizeof err);
+			if (rc != 0 && rc != SCH_E_NOTFOUND && rc != SCH_E_CONFLICT) {
+				log_warn("scheduler: deployment %s: %s", ids[i], err);
+				if (PQstatus(r->pg) != CONNECTION_OK) {
+					pg_drop(r);
+					n = 0;
+					break;
+				}
 			}
 		}
-	}
+	} while (n == MAX_DUE && r->pg != NULL && !atomic_load(&r->stop));
 	free(ids);
 }
 

@@ -93,8 +93,10 @@
 	" VALUES ($1::uuid, COALESCE((SELECT name FROM tokens WHERE id = $1::uuid), 'scheduler')," \
 	"  $2::uuid, $3, $4, COALESCE($5, 'scheduler'), $6::jsonb)"
 
+/* $1 limit, $2 the last seq of the previous page (0 at first). */
 #define SCH_SQL_DUE \
-	"SELECT id FROM deployments WHERE state IN ('pending', 'running') ORDER BY seq LIMIT $1::int"
+	"SELECT id, seq FROM deployments WHERE state IN ('pending', 'running') AND seq > $2::bigint" \
+	" ORDER BY seq LIMIT $1::int"
 
 #define SCH_SQL_UNPUBLISHED \
 	"SELECT p.id, p.name, GREATEST(COALESCE(pd.generation, 0), g.generation)" \

@@ -444,20 +444,24 @@ rollback:
 	return rc;
 }
 
-int sch_store_due(PGconn *c, char (*ids)[37], size_t max, char *err, size_t errlen)
+int sch_store_due(PGconn *c, int64_t *inout_seq, char (*ids)[37], size_t max, char *err,
+		  size_t errlen)
 {
-	char lim[16];
-	const char *p[1] = {lim};
+	char lim[16], after[32];
+	const char *p[2] = {lim, after};
 	PGresult *r;
 	int n;
 
 	snprintf(lim, sizeof lim, "%zu", max);
-	r = q(c, SCH_SQL_DUE, 1, p);
+	ms_text(*inout_seq, after);
+	r = q(c, SCH_SQL_DUE, 2, p);
 	if (r == NULL)
 		return db_err(c, err, errlen, "list due deployments");
 	n = PQntuples(r);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		snprintf(ids[i], 37, "%s", PQgetvalue(r, i, 0));
+		*inout_seq = num_of(PQgetvalue(r, i, 1));
+	}
 	PQclear(r);
 	return n;
 }

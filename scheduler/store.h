@@ -70,9 +70,12 @@ int sch_store_step(PGconn *c, const char *id, const char *tenant_id, enum sch_ac
 		   int64_t now_ms, const struct sch_config *cfg, const struct sch_actor *actor,
 		   char *err, size_t errlen);
 
-/* Ids of the deployments a tick must look at (pending and running), oldest first. Fills up
- * to max ids; returns the count, or SCH_E_DB. */
-int sch_store_due(PGconn *c, char (*ids)[37], size_t max, char *err, size_t errlen);
+/* Ids of the deployments a tick must look at (pending and running), oldest first, one page:
+ * those after *inout_seq (0 for the first page). Fills up to max ids and moves *inout_seq to
+ * the last one's, so the caller pages through any number of them; returns the count, or
+ * SCH_E_DB. */
+int sch_store_due(PGconn *c, int64_t *inout_seq, char (*ids)[37], size_t max, char *err,
+		  size_t errlen);
 
 /* A generation to announce: publish {"generation":N} on edgeplane:pop:<pop>. */
 struct sch_pub {

@@ -441,6 +441,44 @@ START_TEST(new_pop_mid_rollout_gets_stable)
 }
 END_TEST
 
+/* More live deployments than the runner loads at once (256): the newest still advances.
+ * 256 modules wait on a PoP whose agent never reports; module hello's deployment behind them
+ * must still time out and roll back. */
+START_TEST(many_live_deployments_none_starves)
+{
+	struct th_resp r;
+	char body[512], path[200], id[64];
+	char *tok = add_pop("dead1");
+	size_t len;
+	unsigned char *w = sim_wasm("many", 0, &len);
+
+	for (int i = 0; i < 256; i++) {
+		snprintf(body, sizeof body, "{\"name\":\"m%d\"}", i);
+		expect(post(&r, "/v1/tenants/acme/modules", NULL, body), 201, &r, "module");
+		th_resp_free(&r);
+		snprintf(path, sizeof path, "/v1/tenants/acme/modules/m%d/versions", i);
+		th_http(&r, "POST", th_cp_url(&cp, path), cp.admin_token, "application/wasm", w, len, NULL);
+		expect(r.status, 201, &r, "upload");
+		th_resp_free(&r);
+		snprintf(body, sizeof body,
+			 "{\"module\":\"m%d\",\"version\":1,\"strategy\":{\"waves\":[{\"pops\":[\"dead1\"]}],"
+			 "\"activation_timeout_seconds\":3600}}", i);
+		expect(post(&r, "/v1/tenants/acme/deployments", NULL, body), 201, &r, "stuck deployment");
+		th_resp_free(&r);
+	}
+	free(w);
+	expect(post(&r, "/v1/tenants/acme/deployments", NULL,
+		    "{\"module\":\"hello\",\"version\":1,\"strategy\":{\"waves\":[{\"pops\":[\"dead1\"]}],"
+		    "\"activation_timeout_seconds\":1,\"auto_rollback\":true}}"), 201, &r, "the 257th");
+	snprintf(id, sizeof id, "%s", json_string_value(json_object_get(r.json, "id")));
+	th_resp_free(&r);
+	json_t *d = wait_state(id, "rolled_back");
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(d, "reason")), "activation timeout"));
+	json_decref(d);
+	free(tok);
+}
+END_TEST
+
 START_TEST(tenant_isolation)
 {
 	struct th_resp r;
@@ -487,6 +525,7 @@ int main(void)
 	tcase_add_test(tc, agent_endpoints);
 	tcase_add_test(tc, new_pop_mid_rollout_gets_stable);
 	tcase_add_test(tc, tenant_isolation);
+	tcase_add_test(tc, many_live_deployments_none_starves);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
