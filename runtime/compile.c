@@ -1476,7 +1476,11 @@ void rt__compile_body(struct rt_cc *cc, struct rt_rd *r, wasm_module *m, uint32_
 			if (f >= m->nfuncs)
 				rt__fail(r, "unknown function %u", f);
 			const struct rt_functype *t = &m->types[m->func_type[f]];
-			op_call(cc, f < m->nfunc_imports ? OP_CALL_IMPORT : OP_CALL, t, f, 0, false);
+			/* OP_CALL names the callee by its index among defined functions */
+			if (f < m->nfunc_imports)
+				op_call(cc, OP_CALL_IMPORT, t, f, 0, false);
+			else
+				op_call(cc, OP_CALL, t, f - m->nfunc_imports, 0, false);
 			break;
 		}
 		case 0x11: /* call_indirect */ {

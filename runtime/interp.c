@@ -174,7 +174,8 @@ static wasm_trap call_host(wasm_instance *in, struct rt_func *f, wasm_value *slo
 	return t;
 }
 
-static wasm_trap run(wasm_instance *root, struct rt_stack *stk, struct rt_func *entry)
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) static wasm_trap
+run(wasm_instance *root, struct rt_stack *stk, struct rt_func *entry)
 {
 	static void *const disp[OP_COUNT] = {
 #define L(n) [n] = &&op_##n
@@ -283,6 +284,14 @@ static wasm_trap run(wasm_instance *root, struct rt_stack *stk, struct rt_func *
 #define D fp[pc[1]]
 #define A fp[pc[2]]
 #define B fp[pc[3]]
+/* Declared locals start at zero. Most functions have a handful: an inline loop (run() is
+ * compiled without loop-to-memset conversion, whose call would cost more than the stores). */
+#define ZERO_LOCALS(cc)                                                   \
+	do {                                                              \
+		wasm_value *z_ = fp + (cc)->nparams, *ze_ = fp + (cc)->nlocals; \
+		for (; z_ < ze_; z_++)                                    \
+			z_->i64 = 0;                                      \
+	} while (0)
 #define TRAP(k)                  \
 	do {                     \
 		trap = (k);      \
@@ -803,14 +812,17 @@ l_OP_RETURN:
 	fr--;
 	pc = fr->pc;
 	fp = fr->fp;
+	/* Within one instance mem/memsize are current (everything that can grow the memory
+	 * reloads them); another instance may have grown a memory it shares with us. */
 	if (fr->inst != in) {
 		in = fr->inst;
 		m = in->m;
+		RELOAD_MEM();
 	}
-	RELOAD_MEM();
 	NEXT();
-l_OP_CALL: { /* a function of this module: no host check, no instance switch */
-	const struct rt_code *cc = &m->code[pc[1] - m->nfunc_imports];
+l_OP_CALL: { /* a function of this module (pc[1] = defined index): no host check, no
+	       * instance switch */
+	const struct rt_code *cc = &m->code[pc[1]];
 	wasm_value *nfp = fp + pc[2];
 	if (fr == frames_end || nfp + cc->frame_size > stack_end)
 		TRAP(WASM_TRAP_STACK_EXHAUSTED);
@@ -819,8 +831,7 @@ l_OP_CALL: { /* a function of this module: no host check, no instance switch */
 	fr->inst = in;
 	fr++;
 	fp = nfp;
-	for (uint32_t k = cc->nparams; k < cc->nlocals; k++)
-		fp[k].i64 = 0;
+	ZERO_LOCALS(cc);
 	pc = cc->ops;
 	fuel -= cc->entry_fuel;
 	if (fuel < 0)
@@ -868,8 +879,7 @@ enter:
 		fr->inst = in;
 		fr++;
 		fp = nfp;
-		for (uint32_t k = cc->nparams; k < cc->nlocals; k++)
-			fp[k].i64 = 0;
+		ZERO_LOCALS(cc);
 		if (ci != in) {
 			in = ci;
 			m = in->m;
