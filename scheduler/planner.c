@@ -441,7 +441,13 @@ static int advance(struct sch_deployment *d, struct sch_pop *pops, size_t npops,
 					return rc;
 				break;
 			}
-			if (now - wv->started_ms >= s->activation_timeout_seconds * 1000) {
+			/* The deadline is the timeout, but never within the first 3 heartbeats of a
+			 * new leader: agents that activated while no control plane listened must get
+			 * to say so before the gate judges them. */
+			int64_t deadline = wv->started_ms + s->activation_timeout_seconds * 1000;
+			if (cfg->listening_since_ms + 3 * cfg->heartbeat_ms > deadline)
+				deadline = cfg->listening_since_ms + 3 * cfg->heartbeat_ms;
+			if (now >= deadline) {
 				char why[400];
 				snprintf(why, sizeof why,
 					 "activation timeout after %llds: %zu of %zu PoP(s) not active: %s",

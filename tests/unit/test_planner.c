@@ -544,6 +544,39 @@ START_TEST(leader_restart_grace)
 }
 END_TEST
 
+/* An activation timeout that ran out while no control plane listened waits for the new
+ * leader's grace: the agents may have activated meanwhile and only need to report it. */
+START_TEST(activation_timeout_waits_for_leader_grace)
+{
+	struct fleet f;
+	int64_t restart = T0 + 120000;
+
+	fleet_init(&f, 2, "{\"waves\":[{\"percent\":100}],\"activation_timeout_seconds\":60,\"auto_rollback\":true}", 1, 2);
+	ck_assert_int_eq(step(&f, SCH_ACT_TICK, T0, NULL), 0);
+	f.cfg.listening_since_ms = restart;
+	/* 120 s after the start, but the new leader only just listens: no verdict yet. */
+	ck_assert_int_eq(step(&f, SCH_ACT_TICK, restart + 1000, NULL), 0);
+	ck_assert_int_eq(f.d.state, SCH_DEP_RUNNING);
+	ck_assert_int_eq(f.d.waves[0].state, SCH_WAVE_ACTIVATING);
+	/* The agents report what they did during the outage: the wave activates. */
+	agents_follow(&f, restart + 2000);
+	ck_assert_int_eq(step(&f, SCH_ACT_TICK, restart + 2000, NULL), 0);
+	ck_assert_int_eq(f.d.state, SCH_DEP_RUNNING);
+	ck_assert_int_eq(f.d.waves[0].state, SCH_WAVE_BAKING);
+	fleet_free(&f);
+	/* Agents that stay silent fail the gate once the grace is over. */
+	fleet_init(&f, 2, "{\"waves\":[{\"percent\":100}],\"activation_timeout_seconds\":60,\"auto_rollback\":true}", 1, 2);
+	ck_assert_int_eq(step(&f, SCH_ACT_TICK, T0, NULL), 0);
+	f.cfg.listening_since_ms = restart;
+	ck_assert_int_eq(step(&f, SCH_ACT_TICK, restart + 29999, NULL), 0);
+	ck_assert_int_eq(f.d.state, SCH_DEP_RUNNING);
+	ck_assert_int_eq(step(&f, SCH_ACT_TICK, restart + 30000, NULL), 0);
+	ck_assert_int_eq(f.d.state, SCH_DEP_ROLLED_BACK);
+	ck_assert_msg(strstr(f.d.reason, "activation timeout") != NULL, "%s", f.d.reason);
+	fleet_free(&f);
+}
+END_TEST
+
 /* Returning PoPs of a module that ran nowhere before removes it, and the events say so. */
 START_TEST(rollback_of_new_module_removes_it)
 {
@@ -871,6 +904,7 @@ static Suite *planner_suite(void)
 	tcase_add_test(tc, stale_agent);
 	tcase_add_test(tc, stale_during_bake_fails_gate);
 	tcase_add_test(tc, leader_restart_grace);
+	tcase_add_test(tc, activation_timeout_waits_for_leader_grace);
 	tcase_add_test(tc, rollback_of_new_module_removes_it);
 	tcase_add_test(tc, target_missing_fails);
 	suite_add_tcase(s, tc);
