@@ -8,6 +8,7 @@
 #include "agent/cache.h"
 #include "agent/fetch.h"
 #include "agent/routes.h"
+#include "common/log.h"
 
 int agt_init(struct agt *a, char *err, size_t errlen)
 {
@@ -65,6 +66,43 @@ void agt_kick_report(struct agt *a)
 	a->report_kick = true;
 	pthread_cond_signal(&a->report_cond);
 	pthread_mutex_unlock(&a->lock);
+}
+
+void agt_request_trust_reload(struct agt *a)
+{
+	pthread_mutex_lock(&a->lock);
+	a->reload_trust = true;
+	a->sync_kick = true;
+	pthread_cond_signal(&a->sync_cond);
+	pthread_mutex_unlock(&a->lock);
+}
+
+int agt_trust_reload(struct agt *a)
+{
+	sign_trust *t = NULL;
+	size_t line = 0;
+	char why[256];
+
+	if (sign_trust_load(a->cfg.trusted_keys, &t, &line, why, sizeof(why)) != SIGN_OK) {
+		log_error("trust file %s not reloaded (%s): the previous keys stay in force",
+			  a->cfg.trusted_keys, why);
+		return -1;
+	}
+	if (sign_trust_count(t) == 0) {
+		log_error("trust file %s holds no key: not reloaded, the previous keys stay in force",
+			  a->cfg.trusted_keys);
+		sign_trust_destroy(t);
+		return -1;
+	}
+	/* Only the applying thread reads a->trust, and this is that thread: no lock needed. */
+	sign_trust_destroy(a->trust);
+	a->trust = t;
+	a->reverify = true;
+	pthread_mutex_lock(&a->lock);
+	a->retry_pending = true; /* apply the current generation again, with the new keys */
+	pthread_mutex_unlock(&a->lock);
+	log_info("trust file %s reloaded: %zu keys", a->cfg.trusted_keys, sign_trust_count(t));
+	return 0;
 }
 
 void agt_request_stop(struct agt *a)

@@ -29,12 +29,13 @@ struct agt_status {
 
 struct agt {
 	struct agt_config cfg;      /* read-only after start */
-	sign_trust *trust;          /* read-only after start */
+	sign_trust *trust;          /* replaced only by the applying thread (SIGHUP reload) */
 	struct timespec started;    /* CLOCK_MONOTONIC at start */
 
 	/* Owned by the applying thread (start-up, then the sync thread); never touched by others. */
 	struct agt_module **active; /* modules of the current table, one reference each */
 	size_t n_active;
+	bool reverify;              /* next apply checks kept modules against the trust set too */
 
 	pthread_mutex_t lock;       /* guards everything below */
 	pthread_cond_t sync_cond;   /* sync thread: a doorbell, a report answer or shutdown */
@@ -42,6 +43,7 @@ struct agt {
 	bool sync_kick;
 	bool report_kick;
 	bool stop;
+	bool reload_trust;          /* SIGHUP: the sync thread reloads EDGE_AGENT_TRUSTED_KEYS */
 	char pop[64];               /* this PoP's name ("" until known) */
 	uint64_t pop_epoch;         /* bumped when pop changes, so the doorbell resubscribes */
 	int64_t generation;         /* applied generation, -1 when none */
@@ -82,6 +84,13 @@ int agt_state_save(struct agt *a, const struct agt_desired *d);
 void agt_kick_sync(struct agt *a);
 /* Wakes the reporter (state changed). */
 void agt_kick_report(struct agt *a);
+/* Asks the sync thread to reload the trust file (SIGHUP): on success the current generation is
+ * applied again with every module, kept ones included, verified against the new set, so a key
+ * added to the file activates what it signs and a removed key stops what only it signed. */
+void agt_request_trust_reload(struct agt *a);
+/* Reloads the trust file now (applying thread only). Returns 0, or -1 and keeps the old set
+ * when the file is unreadable, invalid or empty (logged). */
+int agt_trust_reload(struct agt *a);
 /* Sets stop and wakes every loop. */
 void agt_request_stop(struct agt *a);
 

@@ -91,6 +91,19 @@ static void collect_cache(const struct agt_desired *d, struct agt_module **mods,
 	free(keep);
 }
 
+/* After a trust reload: is the signature of an active module still from a trusted key? */
+static bool still_trusted(struct agt *a, const struct agt_module *m, char *err, size_t errlen)
+{
+	struct sign_manifest man;
+	char why[200];
+
+	if (sign_verify_text(a->trust, m->manifest, strlen(m->manifest), m->signature, &man, why,
+			     sizeof(why)) == SIGN_OK)
+		return true;
+	snprintf(err, errlen, "signature rejected: %s", why);
+	return false;
+}
+
 int agt_apply(struct agt *a, const struct agt_desired *d, bool from_disk)
 {
 	struct agt_module **next = calloc(d->n_modules + 1, sizeof(*next));
@@ -119,7 +132,16 @@ int agt_apply(struct agt *a, const struct agt_desired *d, bool from_disk)
 		snprintf(st[i].module, sizeof(st[i].module), "%s", dm->module);
 		st[i].version = dm->version;
 		if (cur != NULL && cur->version == dm->version && strcmp(cur->digest, dm->digest) == 0) {
-			next[n++] = agt_module_ref(cur);
+			if (!a->reverify || still_trusted(a, cur, err, sizeof(err))) {
+				next[n++] = agt_module_ref(cur);
+				continue;
+			}
+			/* The key that vouched for it left the trust set: it stops serving. */
+			failed++;
+			st[i].failed = true;
+			snprintf(st[i].error, sizeof(st[i].error), "%s", err);
+			log_warn("module %s/%s@%lld no longer trusted: %s", dm->tenant, dm->module,
+				 (long long)dm->version, err);
 			continue;
 		}
 		if (agt_activate(a, dm, from_disk, &m, &transient, err, sizeof(err)) == 0) {
@@ -174,6 +196,7 @@ int agt_apply(struct agt *a, const struct agt_desired *d, bool from_disk)
 	}
 	a->generation = d->generation;
 	a->retry_pending = transient_any;
+	a->reverify = false;
 	free(a->statuses);
 	a->statuses = st;
 	a->n_statuses = d->n_modules;

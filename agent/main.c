@@ -1,6 +1,7 @@
 /* agent/main.c: the edge-agent program. Start-up order matters for static stability: the saved
  * state is restored and the listeners serve it before the control plane or Redis are asked
- * anything. Then the sync, doorbell and report threads run until SIGTERM or SIGINT. */
+ * anything. Then the sync, doorbell and report threads run until SIGTERM or SIGINT; SIGHUP
+ * reloads the trust file (key rotation without a restart). */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (agt_fetch_global_init() != 0) {
@@ -64,6 +66,10 @@ int main(int argc, char **argv)
 	do {
 		if (sigwait(&set, &sig) != 0)
 			sig = SIGTERM;
+		if (sig == SIGHUP) {
+			log_info("SIGHUP: reloading %s", a.cfg.trusted_keys);
+			agt_request_trust_reload(&a);
+		}
 	} while (sig != SIGINT && sig != SIGTERM);
 	log_info("signal %d: stopping", sig);
 	agt_request_stop(&a);

@@ -83,10 +83,15 @@ void *agt_sync_main(void *arg)
 
 		pthread_mutex_lock(&a->lock);
 		a->sync_kick = false;
-		bool stop = a->stop;
+		bool stop = a->stop, reload = a->reload_trust;
+		a->reload_trust = false;
 		pthread_mutex_unlock(&a->lock);
 		if (stop)
 			break;
+		/* Here, in the applying thread, so that no activation runs against a half-replaced
+		 * trust set; the pull below then re-applies the current generation. */
+		if (reload)
+			agt_trust_reload(a);
 		if (pull_once(a, &down) == 0) {
 			failures = 0;
 			wait_ms = (long)a->cfg.poll_seconds * 1000L;
