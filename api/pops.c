@@ -113,7 +113,8 @@ static void create_pop(struct api_req *req)
 			}
 		}
 	}
-	ltext = json_dumps(labels ? labels : json_object(), JSON_COMPACT);
+	/* No labels: the empty object (no jansson value needed for that). */
+	ltext = labels ? json_dumps(labels, JSON_COMPACT) : strdup("{}");
 	if (ltext == NULL) {
 		api_reply_problem(req, 503, "out of memory");
 		return;

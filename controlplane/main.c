@@ -259,6 +259,7 @@ int main(int argc, char **argv)
 	}
 	if (cp_config_load(&cfg, argc, argv, 2, rest_idx, &nrest, err, sizeof err) < 0) {
 		fprintf(stderr, "edgeplane: %s\n", err);
+		cp_config_free(&cfg); /* the values set before the bad one */
 		return 2;
 	}
 	for (int i = 0; i < nrest; i++)
