@@ -1863,6 +1863,7 @@ void rt__compile_body(struct rt_cc *cc, struct rt_rd *r, wasm_module *m, uint32_
 	}
 done:
 	acc_pass(cc);
+	rt__threaded_ops(cc->code, cc->ncode, op_len);
 	struct rt_code *code = &m->code[defidx];
 	code->ops = malloc((size_t)cc->ncode * sizeof *code->ops);
 	if (!code->ops)

@@ -239,6 +239,10 @@ void rt__compile_body(struct rt_cc *cc, struct rt_rd *r, wasm_module *m, uint32_
 wasm_trap rt__call(wasm_instance *inst, struct rt_func *f, wasm_value *args, size_t nargs,
 		   wasm_value *results, size_t nresults);
 
+/* interp.c: turns the finished code of one function (n words, instruction lengths given
+ * by len) into direct-threaded form; see run(). */
+void rt__threaded_ops(uint32_t *code, uint32_t n, uint32_t (*len)(const uint32_t *));
+
 /* instance.c */
 wasm_trap rt__trap(wasm_instance *inst, wasm_trap kind, const char *msg);
 wasm_trap rt__fuel_slow(wasm_instance *inst);

@@ -174,6 +174,38 @@ static wasm_trap call_host(wasm_instance *in, struct rt_func *f, wasm_value *slo
 	return t;
 }
 
+/* Direct threading: the compiler replaces every opcode word by the offset of its handler
+ * from the first handler (rt__threaded_ops), so that dispatch is one load and an indirect
+ * jump, without the table look-up. run(NULL, ...) publishes the offsets; with RT_PROFILE the
+ * code keeps its opcodes (the counters are indexed by them) and dispatch uses the table. */
+static int32_t label_offset[OP_COUNT];
+
+#ifdef RT_PROFILE
+void rt__threaded_ops(uint32_t *code, uint32_t n, uint32_t (*len)(const uint32_t *))
+{
+	(void)code, (void)n, (void)len;
+}
+#else
+static pthread_once_t labels_once = PTHREAD_ONCE_INIT;
+
+static wasm_trap run(wasm_instance *root, struct rt_stack *stk, struct rt_func *entry);
+
+static void labels_make(void)
+{
+	run(NULL, NULL, NULL);
+}
+
+void rt__threaded_ops(uint32_t *code, uint32_t n, uint32_t (*len)(const uint32_t *))
+{
+	pthread_once(&labels_once, labels_make);
+	for (uint32_t k = 0; k < n;) {
+		uint32_t l = len(code + k);
+		code[k] = (uint32_t)label_offset[code[k]];
+		k += l;
+	}
+}
+#endif
+
 __attribute__((optimize("no-tree-loop-distribute-patterns"))) static wasm_trap
 run(wasm_instance *root, struct rt_stack *stk, struct rt_func *entry)
 {
@@ -241,6 +273,11 @@ run(wasm_instance *root, struct rt_stack *stk, struct rt_func *entry)
 		[OP_ACC + OP_BR_IF] = &&acc_OP_BR_IF, [OP_ACC + OP_BR_UNLESS] = &&acc_OP_BR_UNLESS,
 	};
 
+	if (!root) {
+		for (int i = 0; i < OP_COUNT; i++)
+			label_offset[i] = disp[i] ? (int32_t)((const char *)disp[i] - (const char *)&&op_0x28) : 0;
+		return WASM_OK;
+	}
 	wasm_instance *in = entry->inst;
 	const wasm_module *m = in->m;
 	const struct rt_code *code = &m->code[entry->idx - m->nfunc_imports];
@@ -279,7 +316,7 @@ run(wasm_instance *root, struct rt_stack *stk, struct rt_func *entry)
 		goto *disp[*pc];          \
 	} while (0)
 #else
-#define NEXT() goto *disp[*pc]
+#define NEXT() goto *(const void *)((const char *)&&op_0x28 + (int32_t)*pc)
 #endif
 #define D fp[pc[1]]
 #define A fp[pc[2]]
