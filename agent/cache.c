@@ -156,7 +156,7 @@ int agt_cache_gc(const char *const *keep, size_t n_keep, size_t spare)
 			c = nc;
 			cap = ncap;
 		}
-		snprintf(c[n].name, sizeof(c[n].name), "%s", e->d_name);
+		snprintf(c[n].name, sizeof(c[n].name), "%.64s", e->d_name);
 		c[n].mtime = st.st_mtim;
 		n++;
 	}
