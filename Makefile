@@ -118,7 +118,7 @@ spec-convert: $(SPEC_STAMPS)
 spec: $(BUILD)/bin/wasm-spec spec-convert
 	scripts/spec.sh $(BUILD) $(SHARED)/wasm-spec
 
-unit: $(call suite_bins,unit) guests
+unit: $(call suite_bins,unit) guests $(PROGS)
 	scripts/run-suite.sh $(BUILD) unit
 
 test:

@@ -98,7 +98,7 @@ static int cmd_keygen(const struct cp_config *cfg, int nrest, char **rest)
 		}
 	}
 	if (sign_keygen_file(out, id, pub, err, sizeof err) != SIGN_OK) {
-		fprintf(stderr, "edgeplane keygen: %s: %s\n", out, err);
+		fprintf(stderr, "edgeplane keygen: %s\n", err);
 		return 1;
 	}
 	/* The trust-file line agents need ("KEYID BASE64"), then where the secret went. */
