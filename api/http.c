@@ -386,6 +386,10 @@ int api_server_start(struct api_server *s, char *err, size_t errlen)
 
 	if (parse_listen(s->cfg->listen, &addr, err, errlen) < 0)
 		return -1;
+	/* No MHD_OPTION_LISTENING_ADDRESS_REUSE: on Linux it sets SO_REUSEPORT, and a second
+	 * control plane started on a busy port would then bind too and silently take half of the
+	 * traffic (against whatever database it was given). The default, SO_REUSEADDR, still
+	 * allows a quick restart. */
 	s->daemon = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC, 0, NULL, NULL,
 		on_request, s,
@@ -394,7 +398,6 @@ int api_server_start(struct api_server *s, char *err, size_t errlen)
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
-		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 		MHD_OPTION_END);
 	if (s->daemon == NULL) {
 		snprintf(err, errlen, "cannot listen on %s (in use or not allowed)", s->cfg->listen);

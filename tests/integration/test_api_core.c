@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "api/server.h"
@@ -380,6 +381,46 @@ START_TEST(openapi_matches_routes)
 END_TEST
 
 /* SIGTERM while a request is being received: the request completes, then the process exits 0. */
+/* A second control plane on a port already in use must fail to start, not share the port
+ * (SO_REUSEPORT would let it take half of the traffic, answered from its own database). */
+START_TEST(second_serve_on_busy_port_fails)
+{
+	char db[1024], listen[64], key[1024], redis[1024], log[1024];
+	snprintf(db, sizeof db, "EDGEPLANE_DATABASE_URL=%s", cp.db_url);
+	snprintf(listen, sizeof listen, "EDGEPLANE_LISTEN=127.0.0.1:%d", cp.port);
+	snprintf(key, sizeof key, "EDGEPLANE_SIGNING_KEY=%s", cp.key_path);
+	snprintf(redis, sizeof redis, "EDGEPLANE_REDIS_URL=%s", getenv("EDGEPLANE_REDIS_URL"));
+	snprintf(log, sizeof log, "%s/second.log", cp.dir);
+	char *env[] = {db, listen, key, redis, NULL};
+	char *argv[] = {(char *)th_bin("edgeplane"), "serve", "--no-migrate", NULL};
+	pid_t pid = th_spawn(argv, env, log);
+	int st = -1;
+	for (int i = 0; i < 200; i++) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+		if (w == pid)
+			break;
+		st = -1;
+		usleep(50000);
+	}
+	if (st == -1) {
+		th_stop(pid, SIGKILL, 5000);
+		ck_abort_msg("a second edgeplane serve started on a busy port");
+	}
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) != 0, "second serve: status %d", st);
+	size_t len;
+	char *text = th_read_file(log, &len);
+	ck_assert_msg(text != NULL && strstr(text, "cannot listen") != NULL, "log: %s", text);
+	free(text);
+	/* The first one still answers everything. */
+	for (int i = 0; i < 20; i++) {
+		struct th_resp r;
+		th_http(&r, "GET", th_cp_url(&cp, "/v1/tenants"), cp.admin_token, NULL, NULL, 0, NULL);
+		ck_assert_int_eq(r.status, 200);
+		th_resp_free(&r);
+	}
+}
+END_TEST
+
 START_TEST(sigterm_finishes_in_flight)
 {
 	struct th_cp own;
@@ -432,6 +473,7 @@ int main(void)
 	tcase_add_test(tc, health_ready_metrics);
 	tcase_add_test(tc, access_log_lines);
 	tcase_add_test(tc, openapi_matches_routes);
+	tcase_add_test(tc, second_serve_on_busy_port_fails);
 	tcase_add_test(tc, sigterm_finishes_in_flight);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
