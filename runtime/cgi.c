@@ -64,6 +64,40 @@ static bool header_passes(const char *name, size_t n)
 	       !(n == 5 && strcasecmp(name, "Proxy") == 0);
 }
 
+static int hex_val(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Percent-decodes the n bytes of s into dst (when dst is not NULL; it needs n bytes) and returns
+ * the decoded length, or SIZE_MAX when a %HH decodes to a control character (%00, %0A...): the
+ * result goes into the environment, where it must not carry one. A '%' not followed by two hex
+ * digits stays as it is, as servers commonly do with malformed escapes. PATH_INFO is decoded,
+ * as RFC 3875 section 4.1.5 and WAGI have it; REQUEST_URI keeps the raw form. */
+static size_t pct_decode(char *dst, const char *s, size_t n)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		int hi, lo;
+		if (c == '%' && i + 2 < n && (hi = hex_val((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = hex_val((unsigned char)s[i + 2])) >= 0) {
+			c = (unsigned char)(hi << 4 | lo);
+			if (c < 0x20 || c == 0x7f)
+				return SIZE_MAX;
+			i += 2;
+		}
+		if (dst != NULL)
+			dst[o] = (char)c;
+		o++;
+	}
+	return o;
+}
+
 /* Case-insensitive FNV-1a of a header name: repeated names are found by comparing hashes first,
  * so a request with many headers costs n^2 integer compares, not n^2 string compares. */
 static uint32_t name_hash(const char *s, size_t n)
@@ -96,10 +130,12 @@ struct kv {
 	const char *k;
 	size_t kl;
 	const char *v;
-	size_t vl;
+	size_t vl;     /* length in the environment (decoded length when decode is set) */
+	size_t raw_len; /* length of v itself when decode is set */
+	bool decode;   /* percent-decode v while copying it */
 };
 
-#define KV(key, val, len) ((struct kv){key, sizeof key - 1, val, len})
+#define KV(key, val, len) ((struct kv){key, sizeof key - 1, val, len, 0, false})
 
 int cgi_env_build(const struct cgi_request *req, char ***out_envp, char *err, size_t errlen)
 {
@@ -177,7 +213,12 @@ int cgi_env_build(const struct cgi_request *req, char ***out_envp, char *err, si
 	fixed[nf++] = KV("SERVER_SOFTWARE", "Edgeplane", 9);
 	fixed[nf++] = KV("REQUEST_METHOD", req->method, strlen(req->method));
 	fixed[nf++] = KV("SCRIPT_NAME", "", 0);
-	fixed[nf++] = KV("PATH_INFO", req->path, path_len);
+	size_t dpath_len = pct_decode(NULL, req->path, path_len);
+	if (dpath_len == SIZE_MAX) {
+		set_err(err, errlen, "the path escapes a control character");
+		return CGI_E_INVALID;
+	}
+	fixed[nf++] = (struct kv){"PATH_INFO", 9, req->path, dpath_len, path_len, true};
 	fixed[nf++] = KV("QUERY_STRING", query, query_len);
 	fixed[nf++] = KV("SERVER_NAME", sname, sname_len);
 	fixed[nf++] = KV("SERVER_PORT", sport, sport_len);
@@ -230,7 +271,10 @@ int cgi_env_build(const struct cgi_request *req, char ***out_envp, char *err, si
 		vec[k++] = d;
 		PUT(fixed[i].k, fixed[i].kl);
 		*d++ = '=';
-		PUT(fixed[i].v, fixed[i].vl);
+		if (fixed[i].decode)
+			d += pct_decode(d, fixed[i].v, fixed[i].raw_len);
+		else
+			PUT(fixed[i].v, fixed[i].vl);
 		*d++ = '\0';
 	}
 	vec[k++] = d;

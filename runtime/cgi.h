@@ -31,7 +31,8 @@ struct cgi_header {
  * (required ones: method, path). */
 struct cgi_request {
 	const char *method;        /* "GET", "POST", ... -> REQUEST_METHOD */
-	const char *path;          /* request path without the query, as received -> PATH_INFO */
+	const char *path;          /* request path without the query, as received (PATH_INFO is its
+				    * percent-decoded form, REQUEST_URI keeps it raw) */
 	const char *query;         /* after '?', without it; NULL or "" -> QUERY_STRING="" */
 	const char *server_name;   /* Host without port -> SERVER_NAME (default "localhost") */
 	const char *server_port;   /* -> SERVER_PORT (default "80") */

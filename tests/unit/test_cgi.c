@@ -76,6 +76,30 @@ START_TEST(env_has_every_variable)
 }
 END_TEST
 
+START_TEST(env_path_info_decoded)
+{
+	struct cgi_request rq = {.method = "GET", .path = "/a%20b/%7Euser/%2fx%zz%4"};
+	char **env = NULL;
+	char err[128];
+
+	ck_assert_int_eq(cgi_env_build(&rq, &env, err, sizeof err), CGI_OK);
+	/* PATH_INFO decoded (RFC 3875 4.1.5); malformed escapes kept; REQUEST_URI raw. */
+	ck_assert_str_eq(env_get(env, "PATH_INFO", NULL), "/a b/~user//x%zz%4");
+	ck_assert_str_eq(env_get(env, "REQUEST_URI", NULL), "/a%20b/%7Euser/%2fx%zz%4");
+	free(env);
+
+	/* An escaped control character would land in the environment: refused. */
+	const char *bad[] = {"/x%00y", "/x%0Ay", "/x%0d", "/%7f", "/%1F"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		rq.path = bad[i];
+		env = NULL;
+		ck_assert_int_eq(cgi_env_build(&rq, &env, err, sizeof err), CGI_E_INVALID);
+		ck_assert_ptr_null(env);
+		ck_assert_ptr_nonnull(strstr(err, "control"));
+	}
+}
+END_TEST
+
 START_TEST(env_defaults_and_repeats)
 {
 	const struct cgi_header hs[] = {{"Accept", "a/b"}, {"X-Multi", "one"}, {"x-multi", "two"},
@@ -326,6 +350,7 @@ int main(void)
 	int failed;
 
 	tcase_add_test(tc, env_has_every_variable);
+	tcase_add_test(tc, env_path_info_decoded);
 	tcase_add_test(tc, env_defaults_and_repeats);
 	tcase_add_test(tc, env_many_headers);
 	tcase_add_test(tc, env_rejects_bad_requests);
