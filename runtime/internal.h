@@ -295,6 +295,13 @@ enum {
 	OP_REF_IS_NULL,
 	OP_REF_FUNC,
 	OP_COPY2, /* d1 s1 d2 s2: two copies, in order */
+	/* Pairs fused by compile.c pair_pass; each keeps the words of its two instructions (the
+	 * second opcode word is left in place, unused), so no branch offset moves. */
+	OP_ADDI2,      /* i32.add imm, then i32.add imm (10 words) */
+	OP_ADDI_CALL,  /* i32.add imm, then OP_CALL (8 words) */
+	OP_ADD_RETURN, /* i32.add, then OP_RETURN (5 words) */
+	OP_ADDI_RETURN, /* i32.add imm, then OP_RETURN (6 words) */
+	OP_FMUL2,      /* f64.mul, then f64.mul (8 words) */
 	/* Integer binary op n (0x46..0x8a) with an immediate second operand: OP_IMM + n, operands
 	 * d a lo hi. */
 	OP_IMM = 0x200,

@@ -19,11 +19,17 @@
 #ifdef RT_PROFILE
 /* Development aid (-DRT_PROFILE): dynamic opcode counts printed at exit. */
 static uint64_t rt__prof[OP_COUNT];
+static uint32_t (*rt__prof2)[OP_COUNT]; /* [previous][current] with RT_PROFILE_PAIRS set */
+static uint32_t rt__prof_prev;
 __attribute__((destructor)) static void rt__prof_dump(void)
 {
 	for (int i = 0; i < OP_COUNT; i++)
 		if (rt__prof[i])
 			fprintf(stderr, "op 0x%03x %llu\n", i, (unsigned long long)rt__prof[i]);
+	for (int i = 0; rt__prof2 && i < OP_COUNT; i++)
+		for (int j = 0; j < OP_COUNT; j++)
+			if (rt__prof2[i][j] > 100000)
+				fprintf(stderr, "pair 0x%03x 0x%03x %u\n", i, j, rt__prof2[i][j]);
 }
 #endif
 
@@ -206,7 +212,10 @@ void rt__threaded_ops(uint32_t *code, uint32_t n, uint32_t (*len)(const uint32_t
 }
 #endif
 
-__attribute__((optimize("no-tree-loop-distribute-patterns"))) static wasm_trap
+/* Handlers start 16-byte aligned: measured 7-15 % faster on the compute benchmarks, and
+ * steadier from one build to the next (the hot handlers no longer straddle fetch blocks
+ * depending on what the rest of the function looks like). */
+__attribute__((optimize("no-tree-loop-distribute-patterns", "align-labels=16"))) static wasm_trap
 run(wasm_instance *root, struct rt_stack *stk, struct rt_func *entry)
 {
 	static void *const disp[OP_COUNT] = {
@@ -239,7 +248,8 @@ run(wasm_instance *root, struct rt_stack *stk, struct rt_func *entry)
 		L(OP_MEMORY_COPY), L(OP_MEMORY_INIT), L(OP_DATA_DROP), L(OP_TABLE_GET),
 		L(OP_TABLE_SET), L(OP_TABLE_SIZE), L(OP_TABLE_GROW), L(OP_TABLE_FILL),
 		L(OP_TABLE_COPY), L(OP_TABLE_INIT), L(OP_ELEM_DROP), L(OP_REF_NULL),
-		L(OP_REF_IS_NULL), L(OP_REF_FUNC), L(OP_COPY2),
+		L(OP_REF_IS_NULL), L(OP_REF_FUNC), L(OP_COPY2), L(OP_ADDI2), L(OP_ADDI_CALL),
+		L(OP_ADD_RETURN), L(OP_ADDI_RETURN), L(OP_FMUL2),
 #undef L
 #define L(n) [OP_IMM + n] = &&opi_##n
 		L(0x46), L(0x47), L(0x48), L(0x49), L(0x4a), L(0x4b), L(0x4c), L(0x4d), L(0x4e), L(0x4f), L(0x51), L(0x52), L(0x53), L(0x54), L(0x55), L(0x56), L(0x57), L(0x58), L(0x59), L(0x5a), L(0x6a), L(0x6b), L(0x6c), L(0x6d), L(0x6e), L(0x6f), L(0x70), L(0x71), L(0x72), L(0x73), L(0x74), L(0x75), L(0x76), L(0x77), L(0x78), L(0x7c), L(0x7d), L(0x7e), L(0x7f), L(0x80), L(0x81), L(0x82), L(0x83), L(0x84), L(0x85), L(0x86), L(0x87), L(0x88), L(0x89), L(0x8a),
@@ -273,6 +283,10 @@ run(wasm_instance *root, struct rt_stack *stk, struct rt_func *entry)
 		[OP_ACC + OP_BR_IF] = &&acc_OP_BR_IF, [OP_ACC + OP_BR_UNLESS] = &&acc_OP_BR_UNLESS,
 	};
 
+#ifdef RT_PROFILE
+	if (getenv("RT_PROFILE_PAIRS") && !rt__prof2)
+		rt__prof2 = calloc(OP_COUNT, sizeof *rt__prof2);
+#endif
 	if (!root) {
 		for (int i = 0; i < OP_COUNT; i++)
 			label_offset[i] = disp[i] ? (int32_t)((const char *)disp[i] - (const char *)&&op_0x28) : 0;
@@ -310,10 +324,13 @@ run(wasm_instance *root, struct rt_stack *stk, struct rt_func *entry)
 		}                                        \
 	} while (0)
 #ifdef RT_PROFILE
-#define NEXT()                            \
-	do {                              \
-		rt__prof[*pc]++;          \
-		goto *disp[*pc];          \
+#define NEXT()                                          \
+	do {                                            \
+		rt__prof[*pc]++;                        \
+		if (rt__prof2)                          \
+			rt__prof2[rt__prof_prev][*pc]++; \
+		rt__prof_prev = *pc;                    \
+		goto *disp[*pc];                        \
 	} while (0)
 #else
 #define NEXT() goto *(const void *)((const char *)&&op_0x28 + (int32_t)*pc)
@@ -940,6 +957,34 @@ l_OP_COPY2:
 	D = A;
 	fp[pc[3]] = fp[pc[4]];
 	pc += 5;
+	NEXT();
+	/* ---- fused pairs (compile.c pair_pass): the second instruction starts at the word
+	 * after the first's operands; its own opcode word is skipped ---- */
+l_OP_ADDI2: {
+	const uint32_t r1 = fp[pc[2]].i32 + pc[3];
+	fp[pc[1]].i32 = r1;
+	const uint32_t r2 = fp[pc[7]].i32 + pc[8];
+	fp[pc[6]].i32 = r2;
+	acc = r2;
+	pc += 10;
+	NEXT();
+}
+l_OP_ADDI_CALL:
+	fp[pc[1]].i32 = fp[pc[2]].i32 + pc[3];
+	pc += 5;
+	goto l_OP_CALL;
+l_OP_ADD_RETURN:
+	fp[pc[1]].i32 = fp[pc[2]].i32 + fp[pc[3]].i32;
+	pc += 4;
+	goto l_OP_RETURN;
+l_OP_ADDI_RETURN:
+	fp[pc[1]].i32 = fp[pc[2]].i32 + pc[3];
+	pc += 5;
+	goto l_OP_RETURN;
+l_OP_FMUL2:
+	D.f64 = A.f64 * B.f64;
+	fp[pc[5]].f64 = fp[pc[6]].f64 * fp[pc[7]].f64;
+	pc += 8;
 	NEXT();
 l_OP_CONST32:
 	D.i64 = pc[2];
