@@ -367,7 +367,7 @@ static void start_deployment(struct api_req *req, const char *module_id, const c
 	}
 	PQclear(r);
 	sj = sch_strategy_to_json(strat);
-	stext = sj ? json_dumps(sj, JSON_COMPACT) : NULL;
+	stext = sj ? json_dumps(sj, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
 	json_decref(sj);
 	if (stext == NULL) {
 		api_tx_rollback(req);

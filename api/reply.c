@@ -68,7 +68,9 @@ static void set_reply(struct api_req *req, unsigned status, const char *type, ch
 
 void api_reply_json_take(struct api_req *req, unsigned status, json_t *body)
 {
-	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	/* 15 significant digits: 0.05 prints as 0.05, not jansson's default 0.050000000000000003. */
+	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15))
+			  : NULL;
 
 	if (body != NULL)
 		json_decref(body);
@@ -124,7 +126,7 @@ void api_reply_problem(struct api_req *req, unsigned status, const char *detail_
 		json_object_set_new(o, "detail", d ? d : json_string("the request contains bytes that are not UTF-8"));
 		json_object_set_new(o, "request_id", json_string(req->request_id));
 	}
-	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
 	json_decref(o);
 	if (text == NULL) {
 		set_reply(req, status, NULL, NULL, 0);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -188,8 +189,14 @@ pid_t th_spawn(char *const argv[], char *const env[], const char *log_path)
 				close(fd);
 			}
 		}
-		/* Die with the test process so nothing outlives a failed test. */
+		/* Its own process group (so a signal to the test's group does not reach it), but it
+		 * dies with the test process: a failed test never reaches its teardown, and a server
+		 * left running would hold its port and database. (Spawning threads must outlive their
+		 * children: the signal follows the thread that forked.) */
 		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(127); /* the test process is already gone */
 		th_child_env(env);
 		execv(argv[0], argv);
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
