@@ -243,6 +243,14 @@ bool api_page_parse(struct api_req *req, struct api_page *out);
 /* 200 {"items": items, "next_cursor": cursor or null}; next_after < 0 means no more pages.
  * Takes the reference to items. */
 void api_reply_page_take(struct api_req *req, json_t *items, int64_t next_after);
+/* The whole pattern above in one call for lists keyed by a seq column: parses ?limit= and
+ * ?cursor=, then runs sql with the caller's nparams (at most 6) parameters followed by two of
+ * its own, $nparams+1 = the key to start after and $nparams+2 = the row limit, so sql ends in
+ * "... AND seq > $N ORDER BY seq LIMIT $N+1". Returns the result (the caller PQclears it) with
+ * *out_rows = the rows to emit and *out_next = the next_after for api_reply_page_take (read
+ * from column seq_col); NULL when it has already replied (bad paging or SQL error). */
+PGresult *api_list_query(struct api_req *req, const char *sql, int nparams,
+			 const char *const *params, int seq_col, int *out_rows, int64_t *out_next);
 
 /* ---- Audit --------------------------------------------------------------------------------------- */
 

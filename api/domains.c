@@ -86,26 +86,17 @@ static void create_domain(struct api_req *req)
 
 static void list_domains(struct api_req *req)
 {
-	struct api_page pg;
-	char after[32], limit[16];
-	PGresult *r;
+	const char *p[] = {api_tenant_id(req)};
+	int n;
+	int64_t next;
+	PGresult *r = api_list_query(req, "SELECT " DOMAIN_COLS " FROM domains WHERE tenant_id = $1"
+					  " AND seq > $2 ORDER BY seq LIMIT $3", 1, p, 3, &n, &next);
 
-	if (!api_page_parse(req, &pg))
+	if (r == NULL)
 		return;
-	snprintf(after, sizeof after, "%lld", (long long)pg.after);
-	snprintf(limit, sizeof limit, "%d", pg.limit + 1);
-	const char *p[] = {api_tenant_id(req), after, limit};
-	r = api_sql(req, "SELECT " DOMAIN_COLS " FROM domains WHERE tenant_id = $1 AND seq > $2"
-			 " ORDER BY seq LIMIT $3", 3, p);
-	if (r == NULL) {
-		api_reply_sql_error(req);
-		return;
-	}
 	json_t *items = json_array();
-	int n = PQntuples(r);
-	for (int i = 0; i < n && i < pg.limit; i++)
+	for (int i = 0; i < n; i++)
 		json_array_append_new(items, domain_json(r, i));
-	int64_t next = n > pg.limit ? atoll(PQgetvalue(r, pg.limit - 1, 3)) : -1;
 	PQclear(r);
 	api_reply_page_take(req, items, next);
 }

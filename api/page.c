@@ -74,18 +74,54 @@ bool api_page_parse(struct api_req *req, struct api_page *out)
 	return true;
 }
 
+PGresult *api_list_query(struct api_req *req, const char *sql, int nparams,
+			 const char *const *params, int seq_col, int *out_rows, int64_t *out_next)
+{
+	struct api_page pg;
+	char after[32], limit[16];
+	const char *p[8];
+	PGresult *r;
+
+	if (nparams < 0 || nparams > 6 || !api_page_parse(req, &pg))
+		return NULL;
+	snprintf(after, sizeof after, "%lld", (long long)pg.after);
+	snprintf(limit, sizeof limit, "%d", pg.limit + 1);
+	for (int i = 0; i < nparams; i++)
+		p[i] = params[i];
+	p[nparams] = after;
+	p[nparams + 1] = limit;
+	r = api_sql(req, sql, nparams + 2, p);
+	if (r == NULL) {
+		api_reply_sql_error(req);
+		return NULL;
+	}
+	/* One row more than the page was asked for: its presence says another page follows. */
+	int n = PQntuples(r);
+	*out_rows = n < pg.limit ? n : pg.limit;
+	*out_next = n > pg.limit ? atoll(PQgetvalue(r, pg.limit - 1, seq_col)) : -1;
+	return r;
+}
+
+/* The cursor token for next_after (>= 0) into out. */
+static void cursor_token(int64_t next_after, char out[64])
+{
+	char text[32];
+	int n = snprintf(text, sizeof text, "c1:%lld", (long long)next_after);
+
+	sodium_bin2base64(out, 64, (const unsigned char *)text, (size_t)n,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
 /* The next_cursor value for next_after (JSON text: a string or null) into out. */
 static void cursor_json(int64_t next_after, char out[80])
 {
-	char text[32], enc[64];
+	char enc[64];
 
 	if (next_after < 0) {
 		snprintf(out, 80, "null");
 		return;
 	}
-	int n = snprintf(text, sizeof text, "c1:%lld", (long long)next_after);
-	sodium_bin2base64(enc, sizeof enc, (const unsigned char *)text, (size_t)n,
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	cursor_token(next_after, enc);
 	snprintf(out, 80, "\"%s\"", enc);
 }
 
@@ -111,7 +147,7 @@ void api__reply_page_raw(struct api_req *req, struct buf *items_json, int64_t ne
 void api_reply_page_take(struct api_req *req, json_t *items, int64_t next_after)
 {
 	json_t *o = json_object();
-	char text[32], enc[64];
+	char enc[64];
 
 	if (o == NULL || items == NULL) {
 		json_decref(o);
@@ -121,9 +157,7 @@ void api_reply_page_take(struct api_req *req, json_t *items, int64_t next_after)
 	}
 	json_object_set_new(o, "items", items);
 	if (next_after >= 0) {
-		int n = snprintf(text, sizeof text, "c1:%lld", (long long)next_after);
-		sodium_bin2base64(enc, sizeof enc, (const unsigned char *)text, (size_t)n,
-				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		cursor_token(next_after, enc);
 		json_object_set_new(o, "next_cursor", json_string(enc));
 	} else {
 		json_object_set_new(o, "next_cursor", json_null());

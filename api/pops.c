@@ -156,23 +156,15 @@ static void create_pop(struct api_req *req)
 
 static void list_pops(struct api_req *req)
 {
-	struct api_page pg;
-	char after[32], limit[16];
-	PGresult *r;
+	int n;
+	int64_t next;
+	PGresult *r = api_list_query(req, "SELECT " POP_COLS " FROM pops p WHERE p.seq > $1"
+					  " ORDER BY p.seq LIMIT $2", 0, NULL, 5, &n, &next);
 
-	if (!api_page_parse(req, &pg))
+	if (r == NULL)
 		return;
-	snprintf(after, sizeof after, "%lld", (long long)pg.after);
-	snprintf(limit, sizeof limit, "%d", pg.limit + 1);
-	const char *p[] = {after, limit};
-	r = api_sql(req, "SELECT " POP_COLS " FROM pops p WHERE p.seq > $1 ORDER BY p.seq LIMIT $2", 2, p);
-	if (r == NULL) {
-		api_reply_sql_error(req);
-		return;
-	}
 	json_t *items = json_array();
-	int n = PQntuples(r);
-	for (int i = 0; i < n && i < pg.limit; i++) {
+	for (int i = 0; i < n; i++) {
 		json_t *o = pop_json(r, i);
 		if (!add_fleet_state(req, o, PQgetvalue(r, i, 0))) {
 			json_decref(o);
@@ -182,7 +174,6 @@ static void list_pops(struct api_req *req)
 		}
 		json_array_append_new(items, o);
 	}
-	int64_t next = n > pg.limit ? atoll(PQgetvalue(r, pg.limit - 1, 5)) : -1;
 	PQclear(r);
 	api_reply_page_take(req, items, next);
 }

@@ -138,26 +138,17 @@ static void create_route(struct api_req *req)
 
 static void list_routes(struct api_req *req)
 {
-	struct api_page pg;
-	char after[32], limit[16];
-	PGresult *r;
+	const char *p[] = {api_tenant_id(req)};
+	int n;
+	int64_t next;
+	PGresult *r = api_list_query(req, ROUTE_SELECT " WHERE r.tenant_id = $1 AND r.seq > $2"
+					  " ORDER BY r.seq LIMIT $3", 1, p, 5, &n, &next);
 
-	if (!api_page_parse(req, &pg))
+	if (r == NULL)
 		return;
-	snprintf(after, sizeof after, "%lld", (long long)pg.after);
-	snprintf(limit, sizeof limit, "%d", pg.limit + 1);
-	const char *p[] = {api_tenant_id(req), after, limit};
-	r = api_sql(req, ROUTE_SELECT " WHERE r.tenant_id = $1 AND r.seq > $2 ORDER BY r.seq LIMIT $3",
-		    3, p);
-	if (r == NULL) {
-		api_reply_sql_error(req);
-		return;
-	}
 	json_t *items = json_array();
-	int n = PQntuples(r);
-	for (int i = 0; i < n && i < pg.limit; i++)
+	for (int i = 0; i < n; i++)
 		json_array_append_new(items, route_json(r, i));
-	int64_t next = n > pg.limit ? atoll(PQgetvalue(r, pg.limit - 1, 5)) : -1;
 	PQclear(r);
 	api_reply_page_take(req, items, next);
 }

@@ -62,25 +62,16 @@ static void create_tenant(struct api_req *req)
 
 static void list_tenants(struct api_req *req)
 {
-	struct api_page pg;
-	char after[32], limit[16];
-	PGresult *r;
+	int n;
+	int64_t next;
+	PGresult *r = api_list_query(req, "SELECT " TENANT_COLS " FROM tenants"
+					  " WHERE seq > $1 ORDER BY seq LIMIT $2", 0, NULL, 4, &n, &next);
 
-	if (!api_page_parse(req, &pg))
+	if (r == NULL)
 		return;
-	snprintf(after, sizeof after, "%lld", (long long)pg.after);
-	snprintf(limit, sizeof limit, "%d", pg.limit + 1);
-	const char *p[] = {after, limit};
-	r = api_sql(req, "SELECT " TENANT_COLS " FROM tenants WHERE seq > $1 ORDER BY seq LIMIT $2", 2, p);
-	if (r == NULL) {
-		api_reply_sql_error(req);
-		return;
-	}
 	json_t *items = json_array();
-	int n = PQntuples(r);
-	for (int i = 0; i < n && i < pg.limit; i++)
+	for (int i = 0; i < n; i++)
 		json_array_append_new(items, tenant_json(r, i));
-	int64_t next = n > pg.limit ? atoll(PQgetvalue(r, pg.limit - 1, 4)) : -1;
 	PQclear(r);
 	api_reply_page_take(req, items, next);
 }

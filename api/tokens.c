@@ -161,25 +161,16 @@ static void create_token(struct api_req *req)
 
 static void list_tokens(struct api_req *req)
 {
-	struct api_page pg;
-	char after[32], limit[16];
-	PGresult *r;
+	int n;
+	int64_t next;
+	PGresult *r = api_list_query(req, "SELECT " TOKEN_COLS TOKEN_FROM " WHERE t.seq > $1"
+					  " ORDER BY t.seq LIMIT $2", 0, NULL, 8, &n, &next);
 
-	if (!api_page_parse(req, &pg))
+	if (r == NULL)
 		return;
-	snprintf(after, sizeof after, "%lld", (long long)pg.after);
-	snprintf(limit, sizeof limit, "%d", pg.limit + 1);
-	const char *p[] = {after, limit};
-	r = api_sql(req, "SELECT " TOKEN_COLS TOKEN_FROM " WHERE t.seq > $1 ORDER BY t.seq LIMIT $2", 2, p);
-	if (r == NULL) {
-		api_reply_sql_error(req);
-		return;
-	}
 	json_t *items = json_array();
-	int n = PQntuples(r);
-	for (int i = 0; i < n && i < pg.limit; i++)
+	for (int i = 0; i < n; i++)
 		json_array_append_new(items, token_json(r, i));
-	int64_t next = n > pg.limit ? atoll(PQgetvalue(r, pg.limit - 1, 8)) : -1;
 	PQclear(r);
 	api_reply_page_take(req, items, next);
 }

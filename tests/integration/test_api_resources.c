@@ -149,6 +149,82 @@ START_TEST(pagination_walks_every_item_once)
 }
 END_TEST
 
+/* Walks a list with ?limit=2 and returns how many items it saw, checking that no id repeats
+ * and that every page but the last is full. */
+static int walk_list(const char *base)
+{
+	struct th_resp r;
+	char path[1024], ids[64][64];
+	int seen = 0;
+
+	snprintf(path, sizeof path, "%s%climit=2", base, strchr(base, '?') ? '&' : '?');
+	for (int page = 0; page < 40; page++) {
+		ta_expect(&cp, 200, "GET", path, cp.admin_token, NULL, &r);
+		json_t *items = json_object_get(r.json, "items");
+		json_t *next = json_object_get(r.json, "next_cursor");
+		ck_assert_msg(json_is_array(items) && next != NULL, "%s: not a page", path);
+		ck_assert_int_le(json_array_size(items), 2);
+		for (size_t i = 0; i < json_array_size(items); i++) {
+			json_t *it = json_array_get(items, i);
+			char num[32];
+			const char *id = json_string_value(json_object_get(it, "id"));
+			if (json_is_integer(json_object_get(it, "id"))) { /* audit rows */
+				snprintf(num, sizeof num, "%lld",
+					 (long long)json_integer_value(json_object_get(it, "id")));
+				id = num;
+			}
+			if (id == NULL) /* keys are named by key_id, PoPs by name */
+				id = json_string_value(json_object_get(it, "key_id"));
+			if (id == NULL)
+				id = json_string_value(json_object_get(it, "name"));
+			ck_assert_msg(id != NULL, "%s: an item without id", base);
+			for (int k = 0; k < seen && k < 64; k++)
+				ck_assert_msg(strcmp(ids[k], id) != 0, "%s: %s seen twice", base, id);
+			if (seen < 64)
+				snprintf(ids[seen], sizeof ids[seen], "%s", id);
+			seen++;
+		}
+		if (json_is_null(next)) {
+			th_resp_free(&r);
+			return seen;
+		}
+		ck_assert_int_eq(json_array_size(items), 2);
+		snprintf(path, sizeof path, "%s%climit=2&cursor=%s", base, strchr(base, '?') ? '&' : '?',
+			 json_string_value(next));
+		th_resp_free(&r);
+	}
+	ck_abort_msg("%s: more than 40 pages", base);
+	return -1;
+}
+
+START_TEST(pagination_on_every_list)
+{
+	char name[64], body[256];
+
+	ta_tenant(&cp, "pgl");
+	for (int i = 0; i < 5; i++) {
+		snprintf(name, sizeof name, "pgl%d", i);
+		ta_module(&cp, cp.admin_token, "pgl", name);
+		snprintf(body, sizeof body, "{\"domain\":\"pgl%d.example\"}", i);
+		ta_expect(&cp, 201, "POST", "/v1/tenants/pgl/domains", cp.admin_token, body, NULL);
+		snprintf(body, sizeof body, "{\"host\":\"pgl%d.example\",\"path\":\"/*\",\"module\":\"pgl%d\"}",
+			 i, i);
+		ta_expect(&cp, 201, "POST", "/v1/tenants/pgl/routes", cp.admin_token, body, NULL);
+		snprintf(name, sizeof name, "pgl-pop%d", i);
+		ta_pop(&cp, name);
+		free(ta_token(&cp, "reader", "pgl", NULL, 0));
+	}
+	ck_assert_int_eq(walk_list("/v1/tenants/pgl/modules"), 5);
+	ck_assert_int_eq(walk_list("/v1/tenants/pgl/domains"), 5);
+	ck_assert_int_eq(walk_list("/v1/tenants/pgl/routes"), 5);
+	ck_assert_int_eq(walk_list("/v1/tenants"), count_rows("SELECT count(*) FROM tenants"));
+	ck_assert_int_eq(walk_list("/v1/pops"), count_rows("SELECT count(*) FROM pops"));
+	ck_assert_int_eq(walk_list("/v1/tokens"), count_rows("SELECT count(*) FROM tokens"));
+	ck_assert_int_eq(walk_list("/v1/keys"), count_rows("SELECT count(*) FROM signing_keys"));
+	ck_assert_int_ge(walk_list("/v1/audit"), 25);
+}
+END_TEST
+
 START_TEST(domains_lifecycle)
 {
 	struct th_resp r;
@@ -703,6 +779,7 @@ int main(void)
 	tcase_add_test(tc, tenants_create_list_get);
 	tcase_add_test(tc, tenants_bad_input_changes_nothing);
 	tcase_add_test(tc, pagination_walks_every_item_once);
+	tcase_add_test(tc, pagination_on_every_list);
 	tcase_add_test(tc, domains_lifecycle);
 	tcase_add_test(tc, domains_overlap_and_case);
 	tcase_add_test(tc, json_body_content_types);
