@@ -114,6 +114,26 @@ static void delete_domain(struct api_req *req)
 	if (!api_tx_begin(req))
 		return;
 	const char *p[] = {api_tenant_id(req), domain};
+	/* A route whose host only this domain covers would keep serving a host the tenant no
+	 * longer owns (and block its new owner): such a domain is not deleted until its routes
+	 * are. The domain's row is locked first so that a concurrent route insert waits. */
+	r = api_sql(req, "SELECT r.host FROM domains d JOIN routes r ON r.tenant_id = d.tenant_id"
+			 " AND (r.host = d.domain OR right(r.host, length(d.domain) + 1) = '.' || d.domain)"
+			 " WHERE d.tenant_id = $1 AND d.domain = $2 AND NOT EXISTS (SELECT 1 FROM domains o"
+			 "  WHERE o.tenant_id = $1 AND o.domain <> $2 AND (r.host = o.domain"
+			 "  OR right(r.host, length(o.domain) + 1) = '.' || o.domain))"
+			 " ORDER BY r.host LIMIT 1 FOR UPDATE OF d", 2, p);
+	if (r == NULL) {
+		api_reply_sql_error(req);
+		return;
+	}
+	if (PQntuples(r) > 0) {
+		api_reply_problem(req, 409, "the domain '%s' still serves the route host '%s': delete "
+				  "the routes on it first", domain, PQgetvalue(r, 0, 0));
+		PQclear(r);
+		return;
+	}
+	PQclear(r);
 	r = api_sql(req, "DELETE FROM domains WHERE tenant_id = $1 AND domain = $2 RETURNING id", 2, p);
 	if (r == NULL) {
 		api_reply_sql_error(req);

@@ -81,8 +81,11 @@ static void create_route(struct api_req *req)
 		return;
 	/* Owned when the host (without its wildcard) is one of the tenant's domains or below one. */
 	const char *po[] = {api_tenant_id(req), bare};
+	/* FOR SHARE: a concurrent delete of the covering domain waits for this insert, then
+	 * sees the route (domains.c refuses to delete a domain its routes still need). */
 	r = api_sql(req, "SELECT 1 FROM domains WHERE tenant_id = $1"
-			 " AND ($2 = domain OR right($2, length(domain) + 1) = '.' || domain)", 2, po);
+			 " AND ($2 = domain OR right($2, length(domain) + 1) = '.' || domain) FOR SHARE",
+		    2, po);
 	if (r == NULL) {
 		api_reply_sql_error(req);
 		return;

@@ -245,6 +245,24 @@ START_TEST(domains_lifecycle)
 	ck_assert_int_eq(json_array_size(json_object_get(r.json, "items")), 1);
 	th_resp_free(&r);
 	ta_expect(&cp, 404, "DELETE", "/v1/tenants/dom2/domains/dom.example", cp.admin_token, NULL, NULL);
+	/* A domain its routes still need is not deleted (409), unless another domain of the
+	 * tenant covers them; once the routes are gone it is. */
+	ta_module(&cp, cp.admin_token, "dom", "site");
+	ta_expect(&cp, 201, "POST", "/v1/tenants/dom/routes", cp.admin_token,
+		  "{\"host\":\"*.dom.example\",\"path\":\"/*\",\"module\":\"site\"}", &r);
+	char route[64];
+	snprintf(route, sizeof route, "/v1/tenants/dom/routes/%s",
+		 json_string_value(json_object_get(r.json, "id")));
+	th_resp_free(&r);
+	ta_expect(&cp, 409, "DELETE", "/v1/tenants/dom/domains/dom.example", cp.admin_token, NULL, &r);
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(r.json, "detail")), "*.dom.example"));
+	th_resp_free(&r);
+	ta_expect(&cp, 201, "POST", "/v1/tenants/dom/domains", cp.admin_token, "{\"domain\":\"a.dom.example\"}", NULL);
+	ta_expect(&cp, 204, "DELETE", "/v1/tenants/dom/domains/a.dom.example", cp.admin_token, NULL, NULL);
+	ta_expect(&cp, 200, "GET", "/v1/tenants/dom/domains", cp.admin_token, NULL, &r);
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "items")), 1);
+	th_resp_free(&r);
+	ta_expect(&cp, 204, "DELETE", route, cp.admin_token, NULL, NULL);
 	ta_expect(&cp, 204, "DELETE", "/v1/tenants/dom/domains/dom.example", cp.admin_token, NULL, NULL);
 	ta_expect(&cp, 404, "DELETE", "/v1/tenants/dom/domains/dom.example", cp.admin_token, NULL, NULL);
 }
