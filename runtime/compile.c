@@ -16,6 +16,7 @@
  * (OP_BRC*); shift-then-xor/or/add/and becomes OP_SHF; copy pairs become OP_COPY2.
  * Fuel: each function entry and loop back-edge charges the number of instructions of that
  * straight-line region (counted here), so the interpreter checks fuel once per region. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,8 +87,12 @@ struct rt_cc {
 	uint32_t captgt;
 };
 
+static void len_tab_make(void);
+static pthread_once_t len_once = PTHREAD_ONCE_INIT;
+
 struct rt_cc *rt__cc_create(void)
 {
+	pthread_once(&len_once, len_tab_make);
 	return calloc(1, sizeof(struct rt_cc));
 }
 
@@ -884,8 +889,8 @@ static void op_call(struct rt_cc *cc, uint32_t op, const struct rt_functype *t, 
 /* ---- Accumulator pass ------------------------------------------------------------------- */
 
 /* Length in words (opcode and operands) of the instruction at p; accumulator forms have the
- * length of their base form. */
-static uint32_t op_len(const uint32_t *p)
+ * length of their base form. See op_len for the fast version. */
+static uint32_t op_len_slow(const uint32_t *p)
 {
 	uint32_t op = p[0];
 	if (op >= OP_ACC)
@@ -921,6 +926,36 @@ static uint32_t op_len(const uint32_t *p)
 	case OP_BR_TABLE: return 3 + 2 * p[2];
 	default: return 1; /* not reached: the compiler emits no other opcode */
 	}
+}
+
+/* Instruction lengths by opcode (0 for OP_BR_TABLE, whose length depends on its operand),
+ * filled once: the passes below walk every instruction of every function. */
+static uint8_t len_tab[OP_COUNT]; /* filled under len_once, in rt__cc_create */
+/* Per opcode, for finish_code: leaves its result in the accumulator; may start a fused pair;
+ * has a branch target word. */
+enum { I_ACC = 1, I_PAIR = 2, I_BRANCH = 4 };
+static uint8_t info_tab[OP_COUNT];
+
+static bool acc_produced(uint32_t op);
+
+static void len_tab_make(void)
+{
+	for (uint32_t op = 0; op < OP_COUNT; op++) {
+		uint32_t w[3] = {op, 0, 0};
+		len_tab[op] = op == OP_BR_TABLE ? 0 : (uint8_t)op_len_slow(w);
+		info_tab[op] = (uint8_t)((acc_produced(op) ? I_ACC : 0) |
+					 (op == OP_IMM + 0x6a || op == 0x6a || op == 0xa2 ? I_PAIR : 0) |
+					 (op == OP_BR || op == OP_BR_IF || op == OP_BR_UNLESS ||
+							  op == OP_BR_TABLE || (op >= OP_BRC && op < OP_BRCI + 10)
+						  ? I_BRANCH
+						  : 0));
+	}
+}
+
+static inline uint32_t op_len(const uint32_t *p)
+{
+	uint32_t l = len_tab[p[0]];
+	return l ? l : 3 + 2 * p[2];
 }
 
 /* Whether the instruction with opcode op leaves its result in the interpreter's accumulator
@@ -1041,6 +1076,8 @@ static void mark_targets(struct rt_cc *cc)
 	memset(cc->tgt, 0, n + 1);
 	for (uint32_t k = 0; k < n; k += op_len(code + k)) {
 		uint32_t op = code[k], w = 0; /* the target word, if one */
+		if (!(info_tab[op] & I_BRANCH))
+			continue;
 		if (op == OP_BR) {
 			w = 1;
 		} else if (op == OP_BR_IF || op == OP_BR_UNLESS) {
@@ -1084,39 +1121,40 @@ static bool pair_fuse(uint32_t *p, uint32_t lp)
 	return true;
 }
 
-/* Superinstructions for the hottest adjacent pairs (measured with RT_PROFILE_PAIRS): one
- * dispatch instead of two. Runs after acc_pass, whose branch-target marks it reuses; a fused
- * pair is never fused again. */
-static void pair_pass(struct rt_cc *cc)
+/* The passes over the finished code of a function, in one walk:
+ * - accumulator: an instruction that reads the result of the instruction just before it
+ *   (and is no branch target, so that nothing else runs between the two) takes it from the
+ *   interpreter's accumulator register instead of its slot. Values chained through the frame
+ *   would each pay a store-to-load forwarding delay; the accumulator makes the common
+ *   "compute, then use at once" chain run at register speed;
+ * - superinstructions for the hottest adjacent pairs (measured with RT_PROFILE_PAIRS): one
+ *   dispatch instead of two (a fused pair is not fused again);
+ * - direct threading: each dispatched opcode word becomes its handler's offset. */
+static void finish_code(struct rt_cc *cc)
 {
 	uint32_t *code = cc->code;
 	uint32_t n = cc->ncode;
-	for (uint32_t k = 0; k < n;) {
-		uint32_t l = op_len(code + k);
-		if (k + l < n && !cc->tgt[k + l] && pair_fuse(code + k, l))
-			l = op_len(code + k);
-		k += l;
-	}
-}
-
-/* Peephole over the finished code: an instruction that reads the result of the instruction
- * just before it (and is no branch target, so that nothing else runs between the two) takes
- * it from the interpreter's accumulator register instead of its slot. Values chained
- * through the frame would each pay a store-to-load forwarding delay; the accumulator makes
- * the common "compute, then use at once" chain run at register speed. */
-static void acc_pass(struct rt_cc *cc)
-{
-	uint32_t *code = cc->code;
-	uint32_t n = cc->ncode;
+	const int32_t *offsets = rt__label_offsets();
 	mark_targets(cc);
 	bool in_acc = false;
-	uint32_t d = 0;
-	for (uint32_t k = 0; k < n; k += op_len(code + k)) {
-		if (in_acc && !cc->tgt[k])
-			acc_rewrite(code + k, d);
-		in_acc = acc_produced(code[k]);
+	uint32_t d = 0, pk = NO_POS, l;
+	for (uint32_t k = 0; k < n; k += l) {
+		l = op_len(code + k);
+		bool fused = false;
+		if (!cc->tgt[k]) {
+			if (in_acc)
+				acc_rewrite(code + k, d);
+			fused = pk != NO_POS && (info_tab[code[pk]] & I_PAIR) &&
+				pair_fuse(code + pk, k - pk);
+		}
+		if (pk != NO_POS && offsets)
+			code[pk] = (uint32_t)offsets[code[pk]];
+		in_acc = info_tab[code[k]] & I_ACC;
 		d = code[k + 1];
+		pk = fused ? NO_POS : k;
 	}
+	if (pk != NO_POS && offsets)
+		code[pk] = (uint32_t)offsets[code[pk]];
 }
 
 /* local.set/local.tee: makes pending reads of local x see its old value, then writes it. */
@@ -1904,9 +1942,7 @@ void rt__compile_body(struct rt_cc *cc, struct rt_rd *r, wasm_module *m, uint32_
 		}
 	}
 done:
-	acc_pass(cc);
-	pair_pass(cc);
-	rt__threaded_ops(cc->code, cc->ncode, op_len);
+	finish_code(cc);
 	struct rt_code *code = &m->code[defidx];
 	code->ops = malloc((size_t)cc->ncode * sizeof *code->ops);
 	if (!code->ops)

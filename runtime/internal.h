@@ -239,9 +239,9 @@ void rt__compile_body(struct rt_cc *cc, struct rt_rd *r, wasm_module *m, uint32_
 wasm_trap rt__call(wasm_instance *inst, struct rt_func *f, wasm_value *args, size_t nargs,
 		   wasm_value *results, size_t nresults);
 
-/* interp.c: turns the finished code of one function (n words, instruction lengths given
- * by len) into direct-threaded form; see run(). */
-void rt__threaded_ops(uint32_t *code, uint32_t n, uint32_t (*len)(const uint32_t *));
+/* interp.c: the handler offset that replaces each opcode word in direct-threaded code
+ * (indexed by opcode), or NULL when the code keeps its opcodes (RT_PROFILE builds). */
+const int32_t *rt__label_offsets(void);
 
 /* instance.c */
 wasm_trap rt__trap(wasm_instance *inst, wasm_trap kind, const char *msg);

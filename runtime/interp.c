@@ -181,15 +181,15 @@ static wasm_trap call_host(wasm_instance *in, struct rt_func *f, wasm_value *slo
 }
 
 /* Direct threading: the compiler replaces every opcode word by the offset of its handler
- * from the first handler (rt__threaded_ops), so that dispatch is one load and an indirect
+ * from the first handler (rt__label_offsets), so that dispatch is one load and an indirect
  * jump, without the table look-up. run(NULL, ...) publishes the offsets; with RT_PROFILE the
  * code keeps its opcodes (the counters are indexed by them) and dispatch uses the table. */
 static int32_t label_offset[OP_COUNT];
 
 #ifdef RT_PROFILE
-void rt__threaded_ops(uint32_t *code, uint32_t n, uint32_t (*len)(const uint32_t *))
+const int32_t *rt__label_offsets(void)
 {
-	(void)code, (void)n, (void)len;
+	return NULL;
 }
 #else
 static pthread_once_t labels_once = PTHREAD_ONCE_INIT;
@@ -201,14 +201,10 @@ static void labels_make(void)
 	run(NULL, NULL, NULL);
 }
 
-void rt__threaded_ops(uint32_t *code, uint32_t n, uint32_t (*len)(const uint32_t *))
+const int32_t *rt__label_offsets(void)
 {
 	pthread_once(&labels_once, labels_make);
-	for (uint32_t k = 0; k < n;) {
-		uint32_t l = len(code + k);
-		code[k] = (uint32_t)label_offset[code[k]];
-		k += l;
-	}
+	return label_offset;
 }
 #endif
 
