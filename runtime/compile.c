@@ -1150,7 +1150,7 @@ static void finish_code(struct rt_cc *cc)
 		if (pk != NO_POS && offsets)
 			code[pk] = (uint32_t)offsets[code[pk]];
 		in_acc = info_tab[code[k]] & I_ACC;
-		d = code[k + 1];
+		d = in_acc ? code[k + 1] : 0; /* producers have a destination word */
 		pk = fused ? NO_POS : k;
 	}
 	if (pk != NO_POS && offsets)
