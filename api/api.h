@@ -40,6 +40,7 @@ enum api_access {
 	API_READER,     /* reader, deployer or admin */
 	API_DEPLOYER,   /* deployer or admin */
 	API_ADMIN,      /* admin only */
+	API_TOKEN,      /* any valid token, whatever its role (e.g. GET /v1/whoami) */
 };
 
 /* The authenticated caller. Strings are "" when not applicable (e.g. tenant of an admin). */

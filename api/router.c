@@ -267,6 +267,8 @@ static bool role_allows(enum api_access need, enum api_role role)
 		return role == API_ROLE_DEPLOYER || role == API_ROLE_ADMIN;
 	case API_ADMIN:
 		return role == API_ROLE_ADMIN;
+	case API_TOKEN:
+		return role != API_ROLE_NONE;
 	}
 	return false;
 }

@@ -131,7 +131,8 @@ static void register_all(struct api_router *r)
 
 json_t *api_route_table(void)
 {
-	static const char *const access[] = {"public", "agent", "reader", "deployer", "admin"};
+	static const char *const access[] = {"public", "agent", "reader", "deployer", "admin",
+					     "token"};
 	struct api_router r;
 	json_t *out = json_array();
 

@@ -280,7 +280,29 @@ out:
 	return rc;
 }
 
+/* GET /v1/whoami: the calling token itself, so that a dashboard or a script learns its role,
+ * tenant or PoP without guessing from which calls fail. Never the secret. */
+static void whoami(struct api_req *req)
+{
+	const char *p[] = {api_who(req)->token_id};
+	PGresult *r = api_sql(req, "SELECT " TOKEN_COLS TOKEN_FROM " WHERE t.id = $1", 1, p);
+
+	if (r == NULL) {
+		api_reply_sql_error(req);
+		return;
+	}
+	if (PQntuples(r) != 1) { /* deleted between authentication and now */
+		PQclear(r);
+		api_reply_problem(req, 401, "the token is no longer valid");
+		return;
+	}
+	json_t *out = token_json(r, 0);
+	PQclear(r);
+	api_reply_json_take(req, 200, out);
+}
+
 static const struct api_route token_routes[] = {
+	{"GET", "/v1/whoami", API_TOKEN, whoami, 0},
 	{"POST", "/v1/tokens", API_ADMIN, create_token, API_F_SECRET_ANSWER},
 	{"GET", "/v1/tokens", API_ADMIN, list_tokens, 0},
 	{"DELETE", "/v1/tokens/{id}", API_ADMIN, revoke_token, 0},

@@ -61,6 +61,8 @@ static enum outcome expected(enum who w, const char *access, bool tenant_scoped)
 		return E401;
 	if (tenant_scoped && (w == AGENT || w == DEPLOYER_B))
 		return E404_SCOPE;
+	if (strcmp(access, "token") == 0)
+		return ALLOWED;
 	if (strcmp(access, "agent") == 0)
 		return w == AGENT ? ALLOWED : E403;
 	if (strcmp(access, "admin") == 0)

@@ -335,6 +335,44 @@ START_TEST(json_body_content_types)
 }
 END_TEST
 
+START_TEST(whoami_names_the_caller)
+{
+	struct th_resp r;
+
+	ta_tenant(&cp, "who");
+	ta_pop(&cp, "who-pop");
+	char *dep = ta_token(&cp, "deployer", "who", NULL, 0);
+	char *agent = ta_token(&cp, "agent", NULL, "who-pop", 0);
+
+	ta_expect(&cp, 200, "GET", "/v1/whoami", dep, NULL, &r);
+	ck_assert_str_eq(json_string_value(json_object_get(r.json, "role")), "deployer");
+	ck_assert_str_eq(json_string_value(json_object_get(r.json, "tenant")), "who");
+	ck_assert(json_is_null(json_object_get(r.json, "pop")));
+	ck_assert_ptr_null(json_object_get(r.json, "secret"));
+	th_resp_free(&r);
+	ta_expect(&cp, 200, "GET", "/v1/whoami", agent, NULL, &r);
+	ck_assert_str_eq(json_string_value(json_object_get(r.json, "role")), "agent");
+	ck_assert_str_eq(json_string_value(json_object_get(r.json, "pop")), "who-pop");
+	th_resp_free(&r);
+	ta_expect(&cp, 200, "GET", "/v1/whoami", cp.admin_token, NULL, &r);
+	ck_assert_str_eq(json_string_value(json_object_get(r.json, "role")), "admin");
+	ck_assert(json_is_null(json_object_get(r.json, "tenant")));
+	th_resp_free(&r);
+	/* No token, a garbage one, and the deployer's once revoked: 401. */
+	ta_expect(&cp, 401, "GET", "/v1/whoami", NULL, NULL, NULL);
+	ta_expect(&cp, 401, "GET", "/v1/whoami", "ept_nope", NULL, NULL);
+	ta_expect(&cp, 200, "GET", "/v1/whoami", dep, NULL, &r);
+	char path[128];
+	snprintf(path, sizeof path, "/v1/tokens/%s", json_string_value(json_object_get(r.json, "id")));
+	th_resp_free(&r);
+	ta_expect(&cp, 204, "DELETE", path, cp.admin_token, NULL, NULL);
+	ta_expect(&cp, 401, "GET", "/v1/whoami", dep, NULL, NULL);
+	ta_expect(&cp, 405, "POST", "/v1/whoami", cp.admin_token, "{}", NULL);
+	free(dep);
+	free(agent);
+}
+END_TEST
+
 START_TEST(tokens_lifecycle)
 {
 	struct th_resp r;
@@ -802,6 +840,7 @@ int main(void)
 	tcase_add_test(tc, domains_overlap_and_case);
 	tcase_add_test(tc, json_body_content_types);
 	tcase_add_test(tc, tokens_lifecycle);
+	tcase_add_test(tc, whoami_names_the_caller);
 	tcase_add_test(tc, modules_and_versions);
 	tcase_add_test(tc, upload_bad_input);
 	tcase_add_test(tc, upload_one_mib_with_label);

@@ -544,6 +544,27 @@ describe('dashboard', { concurrency: false }, () => {
 		await page.close();
 	});
 
+	it('refuses agent tokens, unknown tokens and a tenant that is not the token\'s', async () => {
+		const agentTok = w.agents[0].client.token;
+		for (const [token, tenant, want] of [
+			[agentTok, '', /Not a dashboard token.*agent token of PoP/],
+			['ept_not-a-real-token', '', /Sign-in failed/],
+			[w.reader, 'xss', /Unknown tenant.*belongs to "acme"/],
+		]) {
+			const page = await w.browser.context.newPage();
+			watch(page);
+			await page.goto(`${w.cp.url}/ui/`);
+			await page.fill('#token', token);
+			if (tenant)
+				await page.fill('#tenant', tenant);
+			await page.click('#signin');
+			await page.waitForSelector('#signin-error:not([hidden])');
+			assert.match(await page.textContent('#signin-error'), want);
+			assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'nothing kept');
+			await page.close();
+		}
+	});
+
 	it('a deployer can act; signing out forgets the token', async () => {
 		const page = await signIn(w.deployer, T);
 		assert.equal(await page.textContent('#role'), 'deployer');

@@ -7,7 +7,7 @@ export function signinView({ message, onSignedIn }) {
 	const token = h('input', { type: 'password', id: 'token', name: 'token', autocomplete: 'off',
 		spellcheck: 'false', required: true, placeholder: 'ept_…', 'aria-describedby': 'token-help' });
 	const tenant = h('input', { type: 'text', id: 'tenant', name: 'tenant', autocomplete: 'off',
-		spellcheck: 'false', pattern: '[a-z0-9][a-z0-9-]{0,62}', placeholder: 'only for tenant tokens' });
+		spellcheck: 'false', pattern: '[a-z0-9][a-z0-9-]{0,62}', placeholder: 'optional: found from the token' });
 	const msg = h('p', { class: 'signin-error', role: 'alert', id: 'signin-error', hidden: !message }, message || '');
 	const button = h('button', { type: 'submit', class: 'primary', id: 'signin' }, 'Sign in');
 	const form = h('form', { class: 'signin', autocomplete: 'off', onsubmit: async (ev) => {
