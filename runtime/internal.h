@@ -318,7 +318,7 @@ enum {
 	/* Load/store n at a constant effective address: OP_MEMK + n - 0x28, operands d (or v)
 	 * ea_lo ea_hi. */
 	OP_MEMK = 0x350,
-	/* Accumulator forms (compile.c acc_pass): OP_ACC + op is op with one operand taken from
+	/* Accumulator forms (compile.c finish_code): OP_ACC + op is op with one operand taken from
 	 * the result of the instruction just before it (held in a register by the interpreter)
 	 * instead of its slot: the address of loads, the value of stores, A of integer binary
 	 * ops (slot and OP_IMM forms), OP_SHF, OP_BRC/OP_BRCI, the condition of

@@ -263,7 +263,7 @@ run(wasm_instance *root, struct rt_stack *stk, struct rt_func *entry)
 	     [OP_ACC + OP_BRC + n - 0x46] = &&accbrc_##n, [OP_ACC + OP_BRCI + n - 0x46] = &&accbrci_##n
 		L(0x46), L(0x47), L(0x48), L(0x49), L(0x4a), L(0x4b), L(0x4c), L(0x4d), L(0x4e), L(0x4f),
 #undef L
-		/* accumulator forms (see compile.c acc_pass) */
+		/* accumulator forms (see compile.c finish_code) */
 #define L(n) [OP_ACC + n] = &&acc_##n, [OP_ACC + OP_MEMX + n - 0x28] = &&accx_##n
 		L(0x28), L(0x29), L(0x2a), L(0x2b), L(0x2c), L(0x2d), L(0x2e), L(0x2f), L(0x30), L(0x31), L(0x32), L(0x33), L(0x34), L(0x35), L(0x36), L(0x37), L(0x38), L(0x39), L(0x3a), L(0x3b), L(0x3c), L(0x3d), L(0x3e),
 #undef L
@@ -306,7 +306,7 @@ run(wasm_instance *root, struct rt_stack *stk, struct rt_func *entry)
 	uint32_t base;
 	/* The accumulator: the last integer result, also stored in its slot. An
 	 * instruction whose operand is the previous instruction's result reads it from here,
-	 * which spares the store-to-load round trip through the frame (compile.c acc_pass). */
+	 * which spares the store-to-load round trip through the frame (compile.c finish_code). */
 	uint64_t acc = 0;
 
 #define RELOAD_MEM()                                     \
@@ -451,7 +451,7 @@ run(wasm_instance *root, struct rt_stack *stk, struct rt_func *entry)
 		NEXT();                \
 	}
 /* Integer binary ops, in four forms: A from its slot or from the accumulator (the result of
- * the previous instruction, see compile.c acc_pass), B from its slot or an immediate. Every form
+ * the previous instruction, see compile.c finish_code), B from its slot or an immediate. Every form
  * leaves its result in the accumulator too. */
 #define IBIN(n, field, expr)                                                    \
 	op_##n : {                                                              \
