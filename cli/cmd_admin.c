@@ -17,28 +17,6 @@ static const struct cli_col token_cols[] = {
 	{"EXPIRES", "expires_at"}, {"REVOKED", "revoked_at"}, {"CREATED", "created_at"}, {0}};
 
 
-/* Runs a request whose answer is one object and shows it. Steals `body` (may be NULL). */
-static int do_obj(const struct cli_ctx *ctx, const char *method, char *path, json_t *body,
-		  const struct cli_col *cols)
-{
-	json_t *out = NULL;
-	int rc;
-
-	if (path == NULL) {
-		fprintf(stderr, "edgectl: out of memory\n");
-		json_decref(body);
-		return CLI_EXIT_FAIL;
-	}
-	rc = cli_api(ctx, method, path, body, &out, NULL);
-	free(path);
-	json_decref(body);
-	if (rc != 0)
-		return CLI_EXIT_FAIL;
-	rc = cli_show_obj(ctx, out, cols);
-	json_decref(out);
-	return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
-}
-
 /* DELETE whose answer is empty; prints `done` on success. */
 static int do_delete(const struct cli_ctx *ctx, char *path, const char *done)
 {
@@ -80,7 +58,7 @@ CLI_CMD(cli_tenants_create)
 		fprintf(stderr, "edgectl: out of memory\n");
 		return CLI_EXIT_FAIL;
 	}
-	return do_obj(ctx, "POST", strdup("/v1/tenants"), body, tenant_cols);
+	return cli_obj_cmd(ctx, "POST", strdup("/v1/tenants"), body, tenant_cols);
 }
 
 CLI_CMD(cli_tenants_list)
@@ -95,7 +73,7 @@ CLI_CMD(cli_tenants_get)
 	(void)spec;
 	if (cli_want_pos(a, 1, "tenant slug") != 0)
 		return CLI_EXIT_USAGE;
-	return do_obj(ctx, "GET", cli_path("/v1/tenants/%s", a->pos[0]), NULL, tenant_cols);
+	return cli_obj_cmd(ctx, "GET", cli_path("/v1/tenants/%s", a->pos[0]), NULL, tenant_cols);
 }
 
 CLI_CMD(cli_domains_add)
@@ -109,7 +87,7 @@ CLI_CMD(cli_domains_add)
 		fprintf(stderr, "edgectl: out of memory\n");
 		return CLI_EXIT_FAIL;
 	}
-	return do_obj(ctx, "POST", cli_path("/v1/tenants/%s/domains", ctx->tenant), body,
+	return cli_obj_cmd(ctx, "POST", cli_path("/v1/tenants/%s/domains", ctx->tenant), body,
 		      domain_cols);
 }
 

@@ -36,10 +36,6 @@ static const char *need_module(const struct cli_args *a, const struct cli_opt *s
 
 CLI_CMD(cli_modules_create)
 {
-	json_t *body, *out = NULL;
-	char *path;
-	int rc;
-
 	const char *name = cli_opt_get(a, spec, "name");
 
 	/* NAME as an argument, or --name NAME. */
@@ -50,18 +46,8 @@ CLI_CMD(cli_modules_create)
 	} else if (cli_want_pos(a, 0, "") != 0) {
 		return CLI_EXIT_USAGE;
 	}
-	path = cli_path("/v1/tenants/%s/modules", ctx->tenant);
-	body = json_pack("{s:s}", "name", name);
-	if (path == NULL || body == NULL)
-		fprintf(stderr, "edgectl: out of memory\n");
-	rc = path && body ? cli_api(ctx, "POST", path, body, &out, NULL) : -1;
-	free(path);
-	json_decref(body);
-	if (rc != 0)
-		return CLI_EXIT_FAIL;
-	rc = cli_show_obj(ctx, out, module_cols);
-	json_decref(out);
-	return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+	return cli_obj_cmd(ctx, "POST", cli_path("/v1/tenants/%s/modules", ctx->tenant),
+			   json_pack("{s:s}", "name", name), module_cols);
 }
 
 CLI_CMD(cli_modules_list)
@@ -227,9 +213,6 @@ CLI_CMD(cli_routes_add)
 	const char *host = cli_opt_get(a, spec, "host");
 	const char *rpath = cli_opt_get(a, spec, "path");
 	const char *module = cli_opt_get(a, spec, "module");
-	json_t *body, *out = NULL;
-	char *path;
-	int rc;
 
 	/* Positional form: routes add HOST PATH MODULE. */
 	if (a->npos == 3 && host == NULL && rpath == NULL && module == NULL) {
@@ -243,18 +226,9 @@ CLI_CMD(cli_routes_add)
 		fprintf(stderr, "edgectl: routes add needs --host, --path and --module\n");
 		return CLI_EXIT_USAGE;
 	}
-	path = cli_path("/v1/tenants/%s/routes", ctx->tenant);
-	body = json_pack("{s:s, s:s, s:s}", "host", host, "path", rpath, "module", module);
-	if (path == NULL || body == NULL)
-		fprintf(stderr, "edgectl: out of memory\n");
-	rc = path && body ? cli_api(ctx, "POST", path, body, &out, NULL) : -1;
-	free(path);
-	json_decref(body);
-	if (rc != 0)
-		return CLI_EXIT_FAIL;
-	rc = cli_show_obj(ctx, out, route_cols);
-	json_decref(out);
-	return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+	return cli_obj_cmd(ctx, "POST", cli_path("/v1/tenants/%s/routes", ctx->tenant),
+			   json_pack("{s:s, s:s, s:s}", "host", host, "path", rpath, "module", module),
+			   route_cols);
 }
 
 CLI_CMD(cli_routes_list)

@@ -186,6 +186,27 @@ int cli_show_obj(const struct cli_ctx *ctx, json_t *obj, const struct cli_col *c
 	return cli_kv_print(stdout, obj, cols);
 }
 
+int cli_obj_cmd(const struct cli_ctx *ctx, const char *method, char *path, json_t *body,
+		const struct cli_col *cols)
+{
+	json_t *out = NULL;
+	int rc;
+
+	if (path == NULL) {
+		fprintf(stderr, "edgectl: out of memory\n");
+		json_decref(body);
+		return CLI_EXIT_FAIL;
+	}
+	rc = cli_api(ctx, method, path, body, &out, NULL);
+	free(path);
+	json_decref(body);
+	if (rc != 0)
+		return CLI_EXIT_FAIL;
+	rc = cli_show_obj(ctx, out, cols);
+	json_decref(out);
+	return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+}
+
 int cli_list_cmd(const struct cli_ctx *ctx, const struct cli_args *a, const struct cli_opt *spec,
 		 const char *path, const struct cli_col *cols)
 {

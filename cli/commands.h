@@ -62,6 +62,12 @@ int cli_print_page(json_t *items, json_t *next);
 /* Prints one object: as JSON with --json, else the key/value lines of `cols`. */
 int cli_show_obj(const struct cli_ctx *ctx, json_t *obj, const struct cli_col *cols);
 
+/* Runs a request whose answer is one object and shows it with cli_show_obj. Takes `path`
+ * (malloc'd; NULL means out of memory) and `body` (may be NULL: no body); returns an exit
+ * code. */
+int cli_obj_cmd(const struct cli_ctx *ctx, const char *method, char *path, json_t *body,
+		const struct cli_col *cols);
+
 /* Reads a whole file into a malloc'ed buffer (caller frees); NULL with the reason printed. */
 char *cli_read_file(const char *path, size_t *out_len);
 
