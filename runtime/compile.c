@@ -1121,6 +1121,18 @@ static bool pair_fuse(uint32_t *p, uint32_t lp)
 	return true;
 }
 
+/* Replaces the opcode word at p by its handler's offset (offsets NULL: the code keeps its
+ * opcodes). An opcode without a handler is a compiler bug: the module fails to load rather
+ * than run the wrong handler. */
+static void thread_op(struct rt_cc *cc, uint32_t *p, const int32_t *offsets)
+{
+	if (!offsets)
+		return;
+	if (offsets[p[0]] == RT_NO_HANDLER)
+		rt__fail(cc->r, "internal error: no handler for opcode 0x%03x", p[0]);
+	p[0] = (uint32_t)offsets[p[0]];
+}
+
 /* The passes over the finished code of a function, in one walk:
  * - accumulator: an instruction that reads the result of the instruction just before it
  *   (and is no branch target, so that nothing else runs between the two) takes it from the
@@ -1147,14 +1159,14 @@ static void finish_code(struct rt_cc *cc)
 			fused = pk != NO_POS && (info_tab[code[pk]] & I_PAIR) &&
 				pair_fuse(code + pk, k - pk);
 		}
-		if (pk != NO_POS && offsets)
-			code[pk] = (uint32_t)offsets[code[pk]];
+		if (pk != NO_POS)
+			thread_op(cc, code + pk, offsets);
 		in_acc = info_tab[code[k]] & I_ACC;
 		d = in_acc ? code[k + 1] : 0; /* producers have a destination word */
 		pk = fused ? NO_POS : k;
 	}
-	if (pk != NO_POS && offsets)
-		code[pk] = (uint32_t)offsets[code[pk]];
+	if (pk != NO_POS)
+		thread_op(cc, code + pk, offsets);
 }
 
 /* local.set/local.tee: makes pending reads of local x see its old value, then writes it. */

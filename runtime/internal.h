@@ -240,8 +240,10 @@ wasm_trap rt__call(wasm_instance *inst, struct rt_func *f, wasm_value *args, siz
 		   wasm_value *results, size_t nresults);
 
 /* interp.c: the handler offset that replaces each opcode word in direct-threaded code
- * (indexed by opcode), or NULL when the code keeps its opcodes (RT_PROFILE builds). */
+ * (indexed by opcode; a static table, never freed), or NULL when the code keeps its opcodes
+ * (RT_PROFILE builds). */
 const int32_t *rt__label_offsets(void);
+#define RT_NO_HANDLER INT32_MIN /* rt__label_offsets entry of an opcode without a handler */
 
 /* instance.c */
 wasm_trap rt__trap(wasm_instance *inst, wasm_trap kind, const char *msg);

@@ -285,7 +285,8 @@ run(wasm_instance *root, struct rt_stack *stk, struct rt_func *entry)
 #endif
 	if (!root) {
 		for (int i = 0; i < OP_COUNT; i++)
-			label_offset[i] = disp[i] ? (int32_t)((const char *)disp[i] - (const char *)&&op_0x28) : 0;
+			label_offset[i] = disp[i] ? (int32_t)((const char *)disp[i] - (const char *)&&op_0x28)
+						  : RT_NO_HANDLER;
 		return WASM_OK;
 	}
 	wasm_instance *in = entry->inst;
