@@ -14,13 +14,15 @@
 
 #define VERSION_COLS \
 	"v.version, v.digest, v.size, v.key_id, v.signature, v.manifest, v.label, " \
-	API_RFC3339("v.created_at")
+	API_RFC3339("v.created_at") ", t.name"
+/* created_by names the uploading token (by its name: "by whom" for dashboards and audits). */
+#define VERSION_FROM " FROM module_versions v LEFT JOIN tokens t ON t.id = v.created_by"
 
 static json_t *version_json(struct api_req *req, const char *module, const PGresult *r, int i)
 {
 	json_t *manifest = json_loads(PQgetvalue(r, i, 5), 0, NULL);
 
-	return json_pack("{s:s,s:s,s:I,s:o,s:I,s:o,s:o,s:o,s:o,s:o}",
+	return json_pack("{s:s,s:s,s:I,s:o,s:I,s:o,s:o,s:o,s:o,s:o,s:o}",
 			 "tenant", api_tenant_slug(req), "module", module,
 			 "version", (json_int_t)atoll(PQgetvalue(r, i, 0)),
 			 "digest", api_pg_str(r, i, 1),
@@ -29,7 +31,8 @@ static json_t *version_json(struct api_req *req, const char *module, const PGres
 			 "signature", api_pg_str(r, i, 4),
 			 "manifest", manifest ? manifest : json_null(),
 			 "label", api_pg_str(r, i, 6),
-			 "created_at", api_pg_str(r, i, 7));
+			 "created_at", api_pg_str(r, i, 7),
+			 "created_by", api_pg_str(r, i, 8));
 }
 
 /* Looks the module up (404 when absent), locking its row when `lock` so that concurrent
@@ -71,7 +74,7 @@ static void reply_version(struct api_req *req, const char *module, const char *m
 			  const char *version, unsigned status)
 {
 	const char *p[] = {module_id, version};
-	PGresult *r = api_sql(req, "SELECT " VERSION_COLS " FROM module_versions v"
+	PGresult *r = api_sql(req, "SELECT " VERSION_COLS VERSION_FROM
 				   " WHERE v.module_id = $1 AND v.version = $2::int", 2, p);
 
 	if (r == NULL) {
@@ -234,7 +237,7 @@ static void list_versions(struct api_req *req)
 	snprintf(after, sizeof after, "%lld", (long long)pg.after);
 	snprintf(limit, sizeof limit, "%d", pg.limit + 1);
 	const char *p[] = {module_id, after, limit};
-	r = api_sql(req, "SELECT " VERSION_COLS " FROM module_versions v"
+	r = api_sql(req, "SELECT " VERSION_COLS VERSION_FROM
 			 " WHERE v.module_id = $1 AND v.version > $2::bigint ORDER BY v.version LIMIT $3",
 		    3, p);
 	if (r == NULL) {

@@ -451,6 +451,8 @@ START_TEST(modules_and_versions)
 	ck_assert_str_eq(json_string_value(json_object_get(man, "key_id")),
 			 json_string_value(json_object_get(r.json, "key_id")));
 	ck_assert_int_eq(strlen(json_string_value(json_object_get(r.json, "signature"))), 88);
+	/* By whom: the uploading token's name. */
+	ck_assert_str_eq(json_string_value(json_object_get(r.json, "created_by")), "test-admin");
 	char *digest1 = strdup(digest);
 	th_resp_free(&r);
 

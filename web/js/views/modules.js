@@ -19,24 +19,6 @@ export function modulesView(ctx) {
 	});
 }
 
-// Who uploaded each version, from the audit trail ("version.create" rows name the target
-// "<tenant>/<module>@<version>"): the versions resource itself does not carry it.
-async function uploaders(api, tenant, name) {
-	const by = new Map();
-	try {
-		const rows = await api.list('/v1/audit', { tenant, action: 'version.create' }, 5000);
-		for (const r of rows) {
-			const a = r.actor && typeof r.actor === 'object' ? (r.actor.name || r.actor.token_id) : r.actor;
-			const m = /@(\d+)$/.exec(String(r.target || ''));
-			if (m && String(r.target).startsWith(`${tenant}/${name}@`) && a)
-				by.set(Number(m[1]), String(a));
-		}
-	} catch {
-		// A token that may not read the audit log still sees the versions.
-	}
-	return by;
-}
-
 export function moduleView(ctx) {
 	const { api, view, tenant, id: name } = ctx;
 	const list = h('div', null, loading());
@@ -49,10 +31,7 @@ export function moduleView(ctx) {
 		h('h2', null, 'Versions'),
 		list);
 	guarded(async () => {
-		const [vs, by] = await Promise.all([
-			api.list(p('v1', 'tenants', tenant, 'modules', name, 'versions')),
-			uploaders(api, tenant, name),
-		]);
+		const vs = await api.list(p('v1', 'tenants', tenant, 'modules', name, 'versions'));
 		vs.sort((a, b) => b.version - a.version);
 		replace(list, table([
 			{ label: 'Version', cell: (v) => h('strong', null, `v${v.version}`) },
@@ -61,7 +40,7 @@ export function moduleView(ctx) {
 			{ label: 'Size', cell: (v) => bytes(v.size) },
 			{ label: 'Key id', cell: (v) => mono(v.key_id ?? v.manifest?.key_id, 16) },
 			{ label: 'Uploaded', cell: (v) => when(v.created_at ?? v.manifest?.created_at) },
-			{ label: 'By', cell: (v) => by.get(v.version) ?? v.created_by ?? '' },
+			{ label: 'By', cell: (v) => v.created_by ?? '' },
 		], vs, { class: 'versions', empty: 'No versions uploaded.', rowData: (v) => ({ version: v.version }) }));
 	});
 }
