@@ -14,15 +14,14 @@ static const struct cli_col module_cols[] = {
 	{"NAME", "name"}, {"LATEST", "latest_version"}, {"CREATED", "created_at"}, {0}};
 static const struct cli_col version_cols[] = {
 	{"VERSION", "version"}, {"DIGEST", "digest"}, {"SIZE", "size"}, {"LABEL", "label"},
-	{"KEY", "key_id"}, {"CREATED", "created_at"}, {0}};
+	{"KEY", "key_id"}, {"CREATED", "created_at"}, {"BY", "created_by"}, {0}};
 static const struct cli_col version_detail[] = {
 	{"Tenant", "tenant"}, {"Module", "module"}, {"Version", "version"}, {"Digest", "digest"},
 	{"Size", "size"}, {"Label", "label"}, {"Key id", "key_id"}, {"Signature", "signature"},
-	{"Created", "created_at"}, {0}};
+	{"Created", "created_at"}, {"Created by", "created_by"}, {0}};
 static const struct cli_col route_cols[] = {
 	{"ID", "id"}, {"HOST", "host"}, {"PATH", "path"}, {"MODULE", "module"},
 	{"CREATED", "created_at"}, {0}};
-
 
 /* The --module option, which these commands require. */
 static const char *need_module(const struct cli_args *a, const struct cli_opt *spec)
