@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the converted WebAssembly spec tests: scripts/spec.sh BUILD WASM_SPEC_DIR
+# Runs the converted WebAssembly spec tests, then our own tests/spec/*.wast: scripts/spec.sh BUILD WASM_SPEC_DIR
 # Lists every .wast that wast2json could not convert, with the reason, then runs wasm-spec on
 # all the others. A failing command fails the suite unless it is listed in
 # tests/spec/known_failures.txt (one "file.wast:line reason" per line; # starts a comment);
@@ -46,6 +46,18 @@ for u in "$build"/spec/*.unconverted; do
 	fi
 done
 jsons+=("${adapted[@]}")
+
+# Our own spec-format tests (tests/spec/*.wast: the interpreter's fast forms, fused pairs, ...)
+# run beside the official ones; a file wabt cannot convert fails the suite.
+for w in "$top"/tests/spec/*.wast; do
+	n=$(basename "$w" .wast)
+	d="$build/spec-own/$n"
+	rm -rf "$d"; mkdir -p "$d"
+	if ! (cd "$d" && wast2json "$w" -o "$n.json") >"$d/log" 2>&1; then
+		echo "spec: tests/spec/$n.wast does not convert: $(head -n 1 "$d/log")" >&2; exit 1
+	fi
+	jsons+=("$d/$n.json")
+done
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT

@@ -15,12 +15,12 @@ rounds=${ROUNDS:-5}
 [ -x "$wasmrun" ] || { echo "no $wasmrun (build it first: make BUILD=... all)" >&2; exit 1; }
 
 # The fast forms of the interpreter must be right before their speed means anything.
-forms=$(dirname "$0")/forms.wast
+forms=$(dirname "$0")/../../tests/spec/forms.wast
 if command -v wast2json >/dev/null && [ -x "$build/bin/wasm-spec" ] && [ -f "$forms" ]; then
 	mkdir -p "$build/bench/wasm/forms"
 	wast2json "$forms" -o "$build/bench/wasm/forms/forms.json"
 	"$build/bin/wasm-spec" "$build/bench/wasm/forms/forms.json" | tail -1 | grep -q ' 0 failed' ||
-		{ echo "bench/wasm/forms.wast fails: not timing a broken interpreter" >&2; exit 1; }
+		{ echo "tests/spec/forms.wast fails: not timing a broken interpreter" >&2; exit 1; }
 fi
 
 mkdir -p "$out"
