@@ -16,7 +16,6 @@ static const struct cli_col token_cols[] = {
 	{"ID", "id"}, {"NAME", "name"}, {"ROLE", "role"}, {"TENANT", "tenant"}, {"POP", "pop"},
 	{"EXPIRES", "expires_at"}, {"REVOKED", "revoked_at"}, {"CREATED", "created_at"}, {0}};
 
-
 /* DELETE whose answer is empty; prints `done` on success. */
 static int do_delete(const struct cli_ctx *ctx, char *path, const char *done)
 {
@@ -74,6 +73,14 @@ CLI_CMD(cli_tenants_get)
 	if (cli_want_pos(a, 1, "tenant slug") != 0)
 		return CLI_EXIT_USAGE;
 	return cli_obj_cmd(ctx, "GET", cli_path("/v1/tenants/%s", a->pos[0]), NULL, tenant_cols);
+}
+
+CLI_CMD(cli_whoami)
+{
+	(void)spec;
+	if (cli_want_pos(a, 0, "") != 0)
+		return CLI_EXIT_USAGE;
+	return cli_obj_cmd(ctx, "GET", strdup("/v1/whoami"), NULL, token_cols);
 }
 
 CLI_CMD(cli_domains_add)

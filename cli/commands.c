@@ -105,6 +105,8 @@ const struct cli_cmd cli_commands[] = {
 				 "JSON of GET /v1/keys (edgectl --json keys list)"},
 	  {"signature", true, "base64 signature, or @FILE holding it (when M.json has none)"},
 	  {0}}},
+	{"whoami", NULL, cli_whoami, "", "the token in use: its name, role, tenant or PoP, expiry",
+	 false, {{0}}},
 	{"audit", NULL, cli_audit, "[--action A] [--since TIME] [--limit N]",
 	 "who did what, when, with which request id (oldest first)", false,
 	 {{"action", true, "only this action, e.g. deployment.create"},

@@ -46,6 +46,7 @@ CLI_CMD(cli_pops_create);
 CLI_CMD(cli_pops_list);
 CLI_CMD(cli_pops_get);
 CLI_CMD(cli_keys_list);
+CLI_CMD(cli_whoami);
 CLI_CMD(cli_audit);
 
 CLI_CMD(cli_verify);

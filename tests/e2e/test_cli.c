@@ -404,6 +404,17 @@ START_TEST(test_keys_and_verify)
 	char err[256], buf[256];
 
 	make_tenant("ver");
+	/* whoami: the token in use; without one, 401 and a non-zero exit. */
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "whoami", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(o.out, "admin"));
+	ctl_free(&o);
+	ck_assert_int_eq(ctl(&o, U, A, NULL, "--json", "whoami", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(o.out, "\"role\": \"admin\""));
+	ck_assert_ptr_null(strstr(o.out, "secret"));
+	ctl_free(&o);
+	ck_assert_int_ne(ctl(&o, U, NULL, NULL, "whoami", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(o.err, "401"));
+	ctl_free(&o);
 	/* GET /v1/keys needs no token. */
 	ck_assert_int_eq(ctl(&o, U, NULL, NULL, "keys", "list", NULL), 0);
 	ck_assert_ptr_nonnull(strstr(o.out, "KEY ID"));
