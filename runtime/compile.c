@@ -921,7 +921,9 @@ static uint32_t op_len_slow(const uint32_t *p)
 		return 5;
 	case OP_TABLE_COPY: case OP_TABLE_INIT: case OP_ADDI_RETURN: return 6;
 	case OP_ADD_RETURN: return 5;
-	case OP_ADDI_CALL: case OP_FMUL2: return 8;
+	case OP_ADDI_CALL: case OP_FMUL2: case OP_ADD_LOAD: return 8;
+	case OP_ANDN: return 9;
+	case OP_ROT3: case OP_ROT3S: return 15;
 	case OP_ADDI2: return 10;
 	case OP_BR_TABLE: return 3 + 2 * p[2];
 	default: return 1; /* not reached: the compiler emits no other opcode */
@@ -944,7 +946,10 @@ static void len_tab_make(void)
 		uint32_t w[3] = {op, 0, 0};
 		len_tab[op] = op == OP_BR_TABLE ? 0 : (uint8_t)op_len_slow(w);
 		info_tab[op] = (uint8_t)((acc_produced(op) ? I_ACC : 0) |
-					 (op == OP_IMM + 0x6a || op == 0x6a || op == 0xa2 ? I_PAIR : 0) |
+					 (op == OP_IMM + 0x6a || op == 0x6a || op == 0xa2 ||
+							  op == OP_IMM + 0x73
+						  ? I_PAIR
+						  : 0) |
 					 (op == OP_BR || op == OP_BR_IF || op == OP_BR_UNLESS ||
 							  op == OP_BR_TABLE || (op >= OP_BRC && op < OP_BRCI + 10)
 						  ? I_BRANCH
@@ -964,7 +969,8 @@ static bool acc_produced(uint32_t op)
 {
 	if (op >= OP_ACC)
 		op -= OP_ACC;
-	if (op >= OP_SHF && op < OP_SHF + 12)
+	if ((op >= OP_SHF && op < OP_SHF + 12) || op == OP_ROT3 || op == OP_ROT3S || op == OP_ANDN ||
+	    op == OP_ADD_LOAD)
 		return true;
 	uint32_t ld = op;
 	if (op >= OP_MEMK && op < OP_MEMK + 14)
@@ -1115,6 +1121,10 @@ static bool pair_fuse(uint32_t *p, uint32_t lp)
 		p[0] = OP_ADDI_RETURN;
 	} else if (a == 0xa2 && b == 0xa2) {
 		p[0] = OP_FMUL2;
+	} else if (a == OP_IMM + 0x73 && p[3] == UINT32_MAX && p[4] == 0 && b == OP_ACC + 0x71) {
+		p[0] = OP_ANDN; /* ~x & y */
+	} else if (a == 0x6a && b == OP_ACC + 0x28) {
+		p[0] = OP_ADD_LOAD; /* a load from base + index */
 	} else {
 		return false;
 	}
@@ -1124,6 +1134,25 @@ static bool pair_fuse(uint32_t *p, uint32_t lp)
 /* Replaces the opcode word at p by its handler's offset (offsets NULL: the code keeps its
  * opcodes). An opcode without a handler is a compiler bug: the module fails to load rather
  * than run the wrong handler. */
+/* Fuses the rotate at p (i32.rotl imm, slot or accumulator form) with the two instructions
+ * after it into OP_ROT3/OP_ROT3S when they are xor-rotl, xor-rotl or xor-shr_u (OP_SHF) of the
+ * same source, chained through one slot that the rotate does not read (so the source is
+ * the same value in all three), with no branch target inside; returns whether it did. */
+static bool rot3_fuse(const struct rt_cc *cc, uint32_t *p, uint32_t k)
+{
+	const uint32_t rotl = OP_IMM + 0x77, xrotl = OP_SHF + 2, xshr = OP_SHF + 1;
+	if ((p[0] != rotl && p[0] != OP_ACC + rotl) || k + 15 > cc->ncode || cc->tgt[k + 5] ||
+	    cc->tgt[k + 10])
+		return false;
+	uint32_t d = p[1], x = p[2];
+	if (x == d || p[5] != xrotl || p[6] != d || p[7] != d || p[8] != x ||
+	    (p[10] != xrotl && p[10] != xshr) || p[11] != d || p[12] != d || p[13] != x)
+		return false;
+	/* operands: d x a (the rotate's, p[4] unused), b at p[9], c at p[14] */
+	p[0] = (p[0] == rotl ? 0 : OP_ACC) + (p[10] == xrotl ? OP_ROT3 : OP_ROT3S);
+	return true;
+}
+
 static void thread_op(struct rt_cc *cc, uint32_t *p, const int32_t *offsets)
 {
 	if (!offsets)
@@ -1142,6 +1171,23 @@ static void thread_op(struct rt_cc *cc, uint32_t *p, const int32_t *offsets)
  * - superinstructions for the hottest adjacent pairs (measured with RT_PROFILE_PAIRS): one
  *   dispatch instead of two (a fused pair is not fused again);
  * - direct threading: each dispatched opcode word becomes its handler's offset. */
+#ifdef RT_PROFILE
+#include <stdio.h>
+/* Development aid (-DRT_PROFILE, RT_DUMP=1): prints each function's finished code, one
+ * instruction a line (opcode in hex, then its operand words), to stderr. */
+static void dump_code(const struct rt_cc *cc)
+{
+	static unsigned nfunc;
+	fprintf(stderr, "func %u (%u words)\n", nfunc++, cc->ncode);
+	for (uint32_t k = 0; k < cc->ncode; k += op_len(cc->code + k)) {
+		fprintf(stderr, "%5u%c %03x", k, cc->tgt[k] ? '*' : ' ', cc->code[k]);
+		for (uint32_t i = 1; i < op_len(cc->code + k); i++)
+			fprintf(stderr, " %d", (int32_t)cc->code[k + i]);
+		fputc('\n', stderr);
+	}
+}
+#endif
+
 static void finish_code(struct rt_cc *cc)
 {
 	uint32_t *code = cc->code;
@@ -1158,6 +1204,8 @@ static void finish_code(struct rt_cc *cc)
 				acc_rewrite(code + k, d);
 			fused = pk != NO_POS && (info_tab[code[pk]] & I_PAIR) &&
 				pair_fuse(code + pk, k - pk);
+			if (!fused && rot3_fuse(cc, code + k, k))
+				l = 15;
 		}
 		if (pk != NO_POS)
 			thread_op(cc, code + pk, offsets);
@@ -1167,6 +1215,10 @@ static void finish_code(struct rt_cc *cc)
 	}
 	if (pk != NO_POS)
 		thread_op(cc, code + pk, offsets);
+#ifdef RT_PROFILE
+	if (getenv("RT_DUMP"))
+		dump_code(cc);
+#endif
 }
 
 /* local.set/local.tee: makes pending reads of local x see its old value, then writes it. */
@@ -1176,14 +1228,15 @@ static void op_local_set(struct rt_cc *cc, uint32_t x, bool tee)
 		rt__fail(cc->r, "unknown local %u", x);
 	uint8_t t = cc->ltypes[x];
 	bool was_set = cc->lset[x];
-	cc->lset[x] = 1;
 	if (top_is_const(cc) && cc->st[cc->nst - 1].type == t) {
 		struct val kv = pop_raw(cc);
 		if (cc->loops == 0 && !tee && x >= cc->nparams && !was_set && kv.kv == 0) {
-			/* the local still holds its initial zero (pending reads of it too) */
+			/* the local still holds its initial zero (pending reads of it too), and
+			 * still does after this: a later zero store is dropped as well */
 			invalidate_fresh(cc);
 			return;
 		}
+		cc->lset[x] = 1;
 		for (uint32_t i = cc->first_lazy; i < cc->nst && i < LAZY_MAX; i++)
 			if (cc->st[i].slot == x && cc->st[i].k != K_CONST)
 				materialize(cc, i);
@@ -1193,6 +1246,7 @@ static void op_local_set(struct rt_cc *cc, uint32_t x, bool tee)
 			push_const(cc, t, kv.kv);
 		return;
 	}
+	cc->lset[x] = 1;
 	if (t == WASM_I32 && cc->nst > top(cc)->height && cc->st[cc->nst - 1].k == K_ADD) {
 		struct val av = pop_raw(cc);
 		for (uint32_t i = cc->first_lazy; i < cc->nst && i < LAZY_MAX; i++)

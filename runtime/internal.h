@@ -304,6 +304,13 @@ enum {
 	OP_ADD_RETURN, /* i32.add, then OP_RETURN (5 words) */
 	OP_ADDI_RETURN, /* i32.add imm, then OP_RETURN (6 words) */
 	OP_FMUL2,      /* f64.mul, then f64.mul (8 words) */
+	OP_ANDN,       /* i32.xor imm -1, then i32.and of its result (9 words) */
+	OP_ADD_LOAD,   /* i32.add, then i32.load of its result (8 words) */
+	/* Three fused: i32.rotl imm (x), then two OP_SHF xor-rotl (ROT3) or xor-rotl and
+	 * xor-shr_u (ROT3S) of the same x, all into one slot: the SHA-2 sigma functions. The
+	 * OP_ACC forms take x from the accumulator. 15 words. */
+	OP_ROT3,
+	OP_ROT3S,
 	/* Integer binary op n (0x46..0x8a) with an immediate second operand: OP_IMM + n, operands
 	 * d a lo hi. */
 	OP_IMM = 0x200,

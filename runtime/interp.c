@@ -245,8 +245,10 @@ run(wasm_instance *root, struct rt_stack *stk, struct rt_func *entry)
 		L(OP_TABLE_SET), L(OP_TABLE_SIZE), L(OP_TABLE_GROW), L(OP_TABLE_FILL),
 		L(OP_TABLE_COPY), L(OP_TABLE_INIT), L(OP_ELEM_DROP), L(OP_REF_NULL),
 		L(OP_REF_IS_NULL), L(OP_REF_FUNC), L(OP_COPY2), L(OP_ADDI2), L(OP_ADDI_CALL),
-		L(OP_ADD_RETURN), L(OP_ADDI_RETURN), L(OP_FMUL2),
+		L(OP_ADD_RETURN), L(OP_ADDI_RETURN), L(OP_FMUL2), L(OP_ANDN), L(OP_ADD_LOAD),
+		L(OP_ROT3), L(OP_ROT3S),
 #undef L
+		[OP_ACC + OP_ROT3] = &&acc_OP_ROT3, [OP_ACC + OP_ROT3S] = &&acc_OP_ROT3S,
 #define L(n) [OP_IMM + n] = &&opi_##n
 		L(0x46), L(0x47), L(0x48), L(0x49), L(0x4a), L(0x4b), L(0x4c), L(0x4d), L(0x4e), L(0x4f), L(0x51), L(0x52), L(0x53), L(0x54), L(0x55), L(0x56), L(0x57), L(0x58), L(0x59), L(0x5a), L(0x6a), L(0x6b), L(0x6c), L(0x6d), L(0x6e), L(0x6f), L(0x70), L(0x71), L(0x72), L(0x73), L(0x74), L(0x75), L(0x76), L(0x77), L(0x78), L(0x7c), L(0x7d), L(0x7e), L(0x7f), L(0x80), L(0x81), L(0x82), L(0x83), L(0x84), L(0x85), L(0x86), L(0x87), L(0x88), L(0x89), L(0x8a),
 #undef L
@@ -983,6 +985,36 @@ l_OP_FMUL2:
 	fp[pc[5]].f64 = fp[pc[6]].f64 * fp[pc[7]].f64;
 	pc += 8;
 	NEXT();
+l_OP_ANDN: { /* d1 = x ^ -1 (pc[1..4]); d2 = d1 & y (pc[6..8]) */
+	const uint32_t r1 = ~fp[pc[2]].i32;
+	fp[pc[1]].i32 = r1;
+	const uint32_t r2 = r1 & fp[pc[8]].i32;
+	fp[pc[6]].i32 = r2;
+	acc = r2;
+	pc += 9;
+	NEXT();
+}
+l_OP_ADD_LOAD: { /* d1 = a + b (pc[1..3]); d2 = i32.load d1 offset pc[7] */
+	const uint32_t a_ = fp[pc[2]].i32 + fp[pc[3]].i32;
+	fp[pc[1]].i32 = a_;
+	const uint64_t ea = (uint64_t)a_ + pc[7];
+	if (ea + 4 > memsize)
+		TRAP(WASM_TRAP_OOB_MEMORY);
+	uint32_t v_;
+	memcpy(&v_, mem + ea, 4);
+	fp[pc[5]].i32 = v_;
+	acc = v_;
+	pc += 8;
+	NEXT();
+}
+	/* d = rotl(x, a) ^ rotl(x, b) ^ (rotl or shr_u)(x, c): d = pc[1], x = pc[2] (or acc),
+	 * a, b, c = pc[3], pc[9], pc[14] (compile.c rot3_fuse) */
+#define ROT32(x, n) (((x) << ((n) & 31)) | ((x) >> ((32 - (n)) & 31)))
+#define ROT3F(pfx, X, THIRD)                                                   	pfx : {                                                                		const uint32_t x_ = (X);                                       		const uint32_t r_ = ROT32(x_, pc[3]) ^ ROT32(x_, pc[9]) ^ THIRD; 		D.i32 = r_;                                                    		acc = r_;                                                      		pc += 15;                                                      		NEXT();                                                        	}
+	ROT3F(l_OP_ROT3, fp[pc[2]].i32, ROT32(x_, pc[14]))
+	ROT3F(acc_OP_ROT3, (uint32_t)acc, ROT32(x_, pc[14]))
+	ROT3F(l_OP_ROT3S, fp[pc[2]].i32, (x_ >> (pc[14] & 31)))
+	ROT3F(acc_OP_ROT3S, (uint32_t)acc, (x_ >> (pc[14] & 31)))
 l_OP_CONST32:
 	D.i64 = pc[2];
 	pc += 3;
