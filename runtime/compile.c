@@ -922,6 +922,9 @@ static uint32_t op_len_slow(const uint32_t *p)
 	case OP_TABLE_COPY: case OP_TABLE_INIT: case OP_ADDI_RETURN: return 6;
 	case OP_ADD_RETURN: return 5;
 	case OP_ADDI_CALL: case OP_FMUL2: case OP_ADD_LOAD: return 8;
+	case OP_LDF_ADD: case OP_LDF_SUB: case OP_LDF_MUL: return 8;
+	case OP_FADD_ST: case OP_FSUB_ST: case OP_FMUL_ST: return 8;
+	case OP_LDXF_ADD: case OP_LDXF_SUB: case OP_LDXF_MUL: return 9;
 	case OP_ANDN: return 9;
 	case OP_ROT3: case OP_ROT3S: return 15;
 	case OP_ADDI2: return 10;
@@ -947,7 +950,8 @@ static void len_tab_make(void)
 		len_tab[op] = op == OP_BR_TABLE ? 0 : (uint8_t)op_len_slow(w);
 		info_tab[op] = (uint8_t)((acc_produced(op) ? I_ACC : 0) |
 					 (op == OP_IMM + 0x6a || op == 0x6a || op == 0xa2 ||
-							  op == OP_IMM + 0x73
+							  op == OP_IMM + 0x73 || op == 0xa0 || op == 0xa1 ||
+							  op == 0x2b || op == OP_MEMX + 0x2b - 0x28
 						  ? I_PAIR
 						  : 0) |
 					 (op == OP_BR || op == OP_BR_IF || op == OP_BR_UNLESS ||
@@ -1121,6 +1125,12 @@ static bool pair_fuse(uint32_t *p, uint32_t lp)
 		p[0] = OP_ADDI_RETURN;
 	} else if (a == 0xa2 && b == 0xa2) {
 		p[0] = OP_FMUL2;
+	} else if (a >= 0xa0 && a <= 0xa2 && b == 0x39 && p[lp + 2] == p[1]) {
+		p[0] = OP_FADD_ST + a - 0xa0; /* store the result just computed */
+	} else if ((a == 0x2b || a == OP_MEMX + 0x2b - 0x28) && b >= 0xa0 && b <= 0xa2 &&
+		   p[lp + 3] == p[1] && p[lp + 2] != p[1]) {
+		/* the loaded value is B (and only B: the handler keeps it in a register) */
+		p[0] = (a == 0x2b ? OP_LDF_ADD : OP_LDXF_ADD) + b - 0xa0;
 	} else if (a == OP_IMM + 0x73 && p[3] == UINT32_MAX && p[4] == 0 && b == OP_ACC + 0x71) {
 		p[0] = OP_ANDN; /* ~x & y */
 	} else if (a == 0x6a && b == OP_ACC + 0x28) {

@@ -306,6 +306,12 @@ enum {
 	OP_FMUL2,      /* f64.mul, then f64.mul (8 words) */
 	OP_ANDN,       /* i32.xor imm -1, then i32.and of its result (9 words) */
 	OP_ADD_LOAD,   /* i32.add, then i32.load of its result (8 words) */
+	/* f64.load (LDF, 8 words) or its OP_MEMX form (LDXF, 9 words), then f64 add/sub/mul
+	 * whose B is the loaded value; f64 add/sub/mul, then f64.store of its result (FST,
+	 * 8 words). In the order add, sub, mul. */
+	OP_LDF_ADD, OP_LDF_SUB, OP_LDF_MUL,
+	OP_LDXF_ADD, OP_LDXF_SUB, OP_LDXF_MUL,
+	OP_FADD_ST, OP_FSUB_ST, OP_FMUL_ST,
 	/* Three fused: i32.rotl imm (x), then two OP_SHF xor-rotl (ROT3) or xor-rotl and
 	 * xor-shr_u (ROT3S) of the same x, all into one slot: the SHA-2 sigma functions. The
 	 * OP_ACC forms take x from the accumulator. 15 words. */

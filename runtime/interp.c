@@ -246,7 +246,9 @@ run(wasm_instance *root, struct rt_stack *stk, struct rt_func *entry)
 		L(OP_TABLE_COPY), L(OP_TABLE_INIT), L(OP_ELEM_DROP), L(OP_REF_NULL),
 		L(OP_REF_IS_NULL), L(OP_REF_FUNC), L(OP_COPY2), L(OP_ADDI2), L(OP_ADDI_CALL),
 		L(OP_ADD_RETURN), L(OP_ADDI_RETURN), L(OP_FMUL2), L(OP_ANDN), L(OP_ADD_LOAD),
-		L(OP_ROT3), L(OP_ROT3S),
+		L(OP_ROT3), L(OP_ROT3S), L(OP_LDF_ADD), L(OP_LDF_SUB), L(OP_LDF_MUL),
+		L(OP_LDXF_ADD), L(OP_LDXF_SUB), L(OP_LDXF_MUL), L(OP_FADD_ST), L(OP_FSUB_ST),
+		L(OP_FMUL_ST),
 #undef L
 		[OP_ACC + OP_ROT3] = &&acc_OP_ROT3, [OP_ACC + OP_ROT3S] = &&acc_OP_ROT3S,
 #define L(n) [OP_IMM + n] = &&opi_##n
@@ -1007,6 +1009,40 @@ l_OP_ADD_LOAD: { /* d1 = a + b (pc[1..3]); d2 = i32.load d1 offset pc[7] */
 	pc += 8;
 	NEXT();
 }
+	/* f64 load, then an op of it (its B): the loaded value goes on in a register */
+#define LDFOP(pfx, npc, EA, k, OPR)                                       \
+	pfx : {                                                          \
+		const uint64_t ea = (EA);                                \
+		if (ea + 8 > memsize)                                    \
+			TRAP(WASM_TRAP_OOB_MEMORY);                      \
+		double v_;                                               \
+		memcpy(&v_, mem + ea, 8);                                \
+		fp[pc[1]].f64 = v_;                                      \
+		fp[pc[(k) + 1]].f64 = fp[pc[(k) + 2]].f64 OPR v_;        \
+		pc += (npc);                                             \
+		NEXT();                                                  \
+	}
+#define LDFOPS(name, OPR)                                                                  \
+	LDFOP(l_OP_LDF_##name, 8, (uint64_t)fp[pc[2]].i32 + pc[3], 4, OPR)                 \
+	LDFOP(l_OP_LDXF_##name, 9, (uint64_t)(uint32_t)(fp[pc[2]].i32 + pc[3]) + pc[4], 5, OPR)
+	LDFOPS(ADD, +)
+	LDFOPS(SUB, -)
+	LDFOPS(MUL, *)
+	/* f64 op, then a store of its result: pc[5] = address slot, pc[7] = offset */
+#define FOPST(name, OPR)                                                  \
+	l_OP_##name : {                                                  \
+		const double r_ = A.f64 OPR B.f64;                       \
+		D.f64 = r_;                                              \
+		const uint64_t ea = (uint64_t)fp[pc[5]].i32 + pc[7];     \
+		if (ea + 8 > memsize)                                    \
+			TRAP(WASM_TRAP_OOB_MEMORY);                      \
+		memcpy(mem + ea, &r_, 8);                                \
+		pc += 8;                                                 \
+		NEXT();                                                  \
+	}
+	FOPST(FADD_ST, +)
+	FOPST(FSUB_ST, -)
+	FOPST(FMUL_ST, *)
 	/* d = rotl(x, a) ^ rotl(x, b) ^ (rotl or shr_u)(x, c): d = pc[1], x = pc[2] (or acc),
 	 * a, b, c = pc[3], pc[9], pc[14] (compile.c rot3_fuse) */
 #define ROT32(x, n) (((x) << ((n) & 31)) | ((x) >> ((32 - (n)) & 31)))
