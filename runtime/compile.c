@@ -925,7 +925,9 @@ static uint32_t op_len_slow(const uint32_t *p)
 	case OP_LDF_ADD: case OP_LDF_SUB: case OP_LDF_MUL: return 8;
 	case OP_FADD_ST: case OP_FSUB_ST: case OP_FMUL_ST: return 8;
 	case OP_LDXF_ADD: case OP_LDXF_SUB: case OP_LDXF_MUL: return 9;
-	case OP_ANDN: return 9;
+	case OP_ANDN: case OP_LDX_ADD: return 9;
+	case OP_ADD2A: return 8;
+	case OP_COPY4: return 10;
 	case OP_ROT3: case OP_ROT3S: return 15;
 	case OP_ADDI2: return 10;
 	case OP_BR_TABLE: return 3 + 2 * p[2];
@@ -951,7 +953,9 @@ static void len_tab_make(void)
 		info_tab[op] = (uint8_t)((acc_produced(op) ? I_ACC : 0) |
 					 (op == OP_IMM + 0x6a || op == 0x6a || op == 0xa2 ||
 							  op == OP_IMM + 0x73 || op == 0xa0 || op == 0xa1 ||
-							  op == 0x2b || op == OP_MEMX + 0x2b - 0x28
+							  op == 0x2b || op == OP_MEMX + 0x2b - 0x28 ||
+							  op == OP_ACC + 0x6a || op == OP_MEMX ||
+							  op == OP_COPY2
 						  ? I_PAIR
 						  : 0) |
 					 (op == OP_BR || op == OP_BR_IF || op == OP_BR_UNLESS ||
@@ -974,7 +978,7 @@ static bool acc_produced(uint32_t op)
 	if (op >= OP_ACC)
 		op -= OP_ACC;
 	if ((op >= OP_SHF && op < OP_SHF + 12) || op == OP_ROT3 || op == OP_ROT3S || op == OP_ANDN ||
-	    op == OP_ADD_LOAD)
+	    op == OP_ADD_LOAD || op == OP_ADD2A || op == OP_LDX_ADD)
 		return true;
 	uint32_t ld = op;
 	if (op >= OP_MEMK && op < OP_MEMK + 14)
@@ -1125,6 +1129,12 @@ static bool pair_fuse(uint32_t *p, uint32_t lp)
 		p[0] = OP_ADDI_RETURN;
 	} else if (a == 0xa2 && b == 0xa2) {
 		p[0] = OP_FMUL2;
+	} else if (a == OP_ACC + 0x6a && b == OP_ACC + 0x6a) {
+		p[0] = OP_ADD2A; /* sums of several terms */
+	} else if (a == OP_MEMX && b == OP_ACC + 0x6a) {
+		p[0] = OP_LDX_ADD; /* adding a table entry */
+	} else if (a == OP_COPY2 && b == OP_COPY2) {
+		p[0] = OP_COPY4; /* rotating loop variables */
 	} else if (a >= 0xa0 && a <= 0xa2 && b == 0x39 && p[lp + 2] == p[1]) {
 		p[0] = OP_FADD_ST + a - 0xa0; /* store the result just computed */
 	} else if ((a == 0x2b || a == OP_MEMX + 0x2b - 0x28) && b >= 0xa0 && b <= 0xa2 &&

@@ -312,6 +312,9 @@ enum {
 	OP_LDF_ADD, OP_LDF_SUB, OP_LDF_MUL,
 	OP_LDXF_ADD, OP_LDXF_SUB, OP_LDXF_MUL,
 	OP_FADD_ST, OP_FSUB_ST, OP_FMUL_ST,
+	OP_ADD2A,   /* accumulator-form i32.add, twice (the second adds to the first's result) */
+	OP_LDX_ADD, /* OP_MEMX i32.load, then accumulator-form i32.add of it (9 words) */
+	OP_COPY4,   /* OP_COPY2, twice (10 words) */
 	/* Three fused: i32.rotl imm (x), then two OP_SHF xor-rotl (ROT3) or xor-rotl and
 	 * xor-shr_u (ROT3S) of the same x, all into one slot: the SHA-2 sigma functions. The
 	 * OP_ACC forms take x from the accumulator. 15 words. */

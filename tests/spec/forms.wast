@@ -4,7 +4,8 @@
 ;; accumulator must not be used), swapped-operand compares, loads and stores through the
 ;; accumulator at every width and past the end of memory (offset + address beyond 4 GiB
 ;; included), the fused pairs (add-imm x2, add-imm + call, add + return, f64 mul x2, xor -1 +
-;; and, add + load, f64 load + op, f64 op + store), the three-rotate sigma, and
+;; and, add + load, f64 load + op, f64 op + store, two accumulator adds, load + add, two
+;; copy pairs), the three-rotate sigma, and
 ;; loop-closing and rotate-chain shapes. Run by hand:
 ;;   wast2json bench/wasm/forms.wast -o /tmp/forms.json && BUILD/bin/wasm-spec /tmp/forms.json
 (module
@@ -225,6 +226,48 @@
     (local.set 1 (i32.const 0))
     (local.set 1 (i32.const 0))
     (i32.add (local.get 1) (local.get 0)))
+  ;; two accumulator adds (ADD2A), an OP_MEMX load + add (LDX_ADD), two COPY2 (COPY4):
+  ;; the second reading the first's result through a local, both operand orders, traps,
+  ;; copies that read what the copy before wrote, branch targets in the middle
+  (func (export "add2a") (param i32 i32 i32) (result i32)
+    (i32.add (i32.add (i32.mul (local.get 0) (i32.const 3)) (local.get 1)) (local.get 2)))
+  (func (export "add2aself") (param i32 i32) (result i32) (local i32)
+    (i32.add (local.tee 2 (i32.add (i32.mul (local.get 0) (i32.const 3)) (local.get 1))) (local.get 2)))
+  (func (export "add2atgt") (param i32 i32 i32 i32) (result i32)
+    (i32.add
+      (block (result i32)
+        (drop (br_if 0 (i32.const 100) (local.get 3)))
+        (i32.add (i32.mul (local.get 0) (i32.const 3)) (local.get 1)))
+      (local.get 2)))
+  (func (export "ldxadd") (param i32 i32) (result i32)
+    (i32.add (i32.load offset=4 (i32.add (local.get 0) (i32.const 4))) (local.get 1)))
+  (func (export "ldxaddb") (param i32 i32) (result i32)
+    (i32.add (local.get 1) (i32.load (i32.add (local.get 0) (i32.const -4)))))
+  (func (export "ldxaddmax") (param i32 i32) (result i32)
+    (i32.add (i32.load offset=4294967295 (i32.add (local.get 0) (i32.const 1))) (local.get 1)))
+  (func (export "copy4") (param i32 i32 i32 i32 i32) (result i32)
+    (local.set 0 (local.get 1))
+    (local.set 1 (local.get 2))
+    (local.set 2 (local.get 3))
+    (local.set 3 (local.get 4))
+    (i32.add (i32.add (i32.mul (local.get 0) (i32.const 1000)) (i32.mul (local.get 1) (i32.const 100)))
+             (i32.add (i32.mul (local.get 2) (i32.const 10)) (local.get 3))))
+  (func (export "copy4chain") (param i32 i32 i32 i32 i32) (result i32)
+    (local.set 1 (local.get 0))
+    (local.set 2 (local.get 1))
+    (local.set 3 (local.get 2))
+    (local.set 4 (local.get 3))
+    (i32.add (i32.add (i32.mul (local.get 0) (i32.const 1000)) (i32.mul (local.get 1) (i32.const 100)))
+             (i32.add (i32.mul (local.get 2) (i32.const 10)) (local.get 4))))
+  (func (export "copy4tgt") (param i32 i32 i32 i32 i32 i32) (result i32)
+    (block
+      (br_if 0 (local.get 5))
+      (local.set 0 (local.get 1))
+      (local.set 1 (local.get 2)))
+    (local.set 2 (local.get 3))
+    (local.set 3 (local.get 4))
+    (i32.add (i32.add (i32.mul (local.get 0) (i32.const 1000)) (i32.mul (local.get 1) (i32.const 100)))
+             (i32.add (i32.mul (local.get 2) (i32.const 10)) (local.get 3))))
 )
 (assert_return (invoke "target" (i32.const 1) (i32.const 0)) (i32.const 6))
 (assert_return (invoke "target" (i32.const 1) (i32.const 1)) (i32.const 36))
@@ -335,3 +378,23 @@
 (assert_return (invoke "ldftgt" (i32.const 64) (f64.const 10) (i32.const 0)) (f64.const 6.25))
 (assert_return (invoke "ldftgt" (i32.const 64) (f64.const 10) (i32.const 1)) (f64.const 8))
 (assert_return (invoke "zero2" (i32.const 5)) (i32.const 5))
+(assert_return (invoke "add2a" (i32.const 2) (i32.const 10) (i32.const 100)) (i32.const 116))
+(assert_return (invoke "add2a" (i32.const -1) (i32.const 1) (i32.const 0x7fffffff)) (i32.const 0x7ffffffd))
+(assert_return (invoke "add2aself" (i32.const 2) (i32.const 10)) (i32.const 32))
+(assert_return (invoke "add2atgt" (i32.const 2) (i32.const 10) (i32.const 100) (i32.const 0)) (i32.const 116))
+(assert_return (invoke "add2atgt" (i32.const 2) (i32.const 10) (i32.const 100) (i32.const 1)) (i32.const 200))
+(assert_return (invoke "ldxadd" (i32.const 0) (i32.const 100)) (i32.const 105))
+(assert_return (invoke "ldxadd" (i32.const -4) (i32.const 100)) (i32.const 102))
+(assert_return (invoke "ldxadd" (i32.const 65516) (i32.const 1)) (i32.const 1))
+(assert_return (invoke "ldxadd" (i32.const 65524) (i32.const 1)) (i32.const 0x40080001)) ;; the high half of f64 3 stored above
+(assert_trap (invoke "ldxadd" (i32.const 65525) (i32.const 1)) "out of bounds memory access")
+(assert_trap (invoke "ldxadd" (i32.const -8) (i32.const 1)) "out of bounds memory access")
+(assert_return (invoke "ldxaddb" (i32.const 16) (i32.const 100)) (i32.const 109))
+(assert_return (invoke "ldxaddb" (i32.const 4) (i32.const 100)) (i32.const 101))
+(assert_trap (invoke "ldxaddb" (i32.const 0) (i32.const 100)) "out of bounds memory access")
+(assert_trap (invoke "ldxaddmax" (i32.const 0) (i32.const 0)) "out of bounds memory access")
+(assert_trap (invoke "ldxaddmax" (i32.const -1) (i32.const 0)) "out of bounds memory access")
+(assert_return (invoke "copy4" (i32.const 1) (i32.const 2) (i32.const 3) (i32.const 4) (i32.const 5)) (i32.const 2345))
+(assert_return (invoke "copy4chain" (i32.const 1) (i32.const 2) (i32.const 3) (i32.const 4) (i32.const 5)) (i32.const 1111))
+(assert_return (invoke "copy4tgt" (i32.const 1) (i32.const 2) (i32.const 3) (i32.const 4) (i32.const 5) (i32.const 0)) (i32.const 2345))
+(assert_return (invoke "copy4tgt" (i32.const 1) (i32.const 2) (i32.const 3) (i32.const 4) (i32.const 5) (i32.const 1)) (i32.const 1245))
