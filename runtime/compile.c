@@ -927,6 +927,10 @@ static uint32_t op_len_slow(const uint32_t *p)
 	case OP_LDXF_ADD: case OP_LDXF_SUB: case OP_LDXF_MUL: return 9;
 	case OP_ANDN: case OP_LDX_ADD: return 9;
 	case OP_ADD2A: return 8;
+	case OP_LOGIC2: case OP_LOGIC2 + 1: case OP_LOGIC2 + 2: case OP_LOGIC2 + 3:
+	case OP_LOGIC2 + 4: case OP_LOGIC2 + 5: case OP_LOGIC2 + 6: case OP_LOGIC2 + 7:
+	case OP_LOGIC2_LAST:
+		return 8;
 	case OP_COPY4: return 10;
 	case OP_ROT3: case OP_ROT3S: return 15;
 	case OP_ADDI2: return 10;
@@ -955,7 +959,7 @@ static void len_tab_make(void)
 							  op == OP_IMM + 0x73 || op == 0xa0 || op == 0xa1 ||
 							  op == 0x2b || op == OP_MEMX + 0x2b - 0x28 ||
 							  op == OP_ACC + 0x6a || op == OP_MEMX ||
-							  op == OP_COPY2
+							  op == OP_COPY2 || (op >= 0x71 && op <= 0x73)
 						  ? I_PAIR
 						  : 0) |
 					 (op == OP_BR || op == OP_BR_IF || op == OP_BR_UNLESS ||
@@ -978,7 +982,8 @@ static bool acc_produced(uint32_t op)
 	if (op >= OP_ACC)
 		op -= OP_ACC;
 	if ((op >= OP_SHF && op < OP_SHF + 12) || op == OP_ROT3 || op == OP_ROT3S || op == OP_ANDN ||
-	    op == OP_ADD_LOAD || op == OP_ADD2A || op == OP_LDX_ADD)
+	    op == OP_ADD_LOAD || op == OP_ADD2A || op == OP_LDX_ADD ||
+	    (op >= OP_LOGIC2 && op <= OP_LOGIC2_LAST))
 		return true;
 	uint32_t ld = op;
 	if (op >= OP_MEMK && op < OP_MEMK + 14)
@@ -1133,6 +1138,8 @@ static bool pair_fuse(uint32_t *p, uint32_t lp)
 		p[0] = OP_ADD2A; /* sums of several terms */
 	} else if (a == OP_MEMX && b == OP_ACC + 0x6a) {
 		p[0] = OP_LDX_ADD; /* adding a table entry */
+	} else if (a >= 0x71 && a <= 0x73 && b >= OP_ACC + 0x71 && b <= OP_ACC + 0x73) {
+		p[0] = OP_LOGIC2 + (a - 0x71) * 3 + (b - OP_ACC - 0x71); /* bit-mixing functions */
 	} else if (a == OP_COPY2 && b == OP_COPY2) {
 		p[0] = OP_COPY4; /* rotating loop variables */
 	} else if (a >= 0xa0 && a <= 0xa2 && b == 0x39 && p[lp + 2] == p[1]) {

@@ -315,6 +315,10 @@ enum {
 	OP_ADD2A,   /* accumulator-form i32.add, twice (the second adds to the first's result) */
 	OP_LDX_ADD, /* OP_MEMX i32.load, then accumulator-form i32.add of it (9 words) */
 	OP_COPY4,   /* OP_COPY2, twice (10 words) */
+	/* i32 and/or/xor (slot form), then accumulator-form and/or/xor of its result:
+	 * OP_LOGIC2 + first * 3 + second, 0 = and, 1 = or, 2 = xor (8 words) */
+	OP_LOGIC2,
+	OP_LOGIC2_LAST = OP_LOGIC2 + 8,
 	/* Three fused: i32.rotl imm (x), then two OP_SHF xor-rotl (ROT3) or xor-rotl and
 	 * xor-shr_u (ROT3S) of the same x, all into one slot: the SHA-2 sigma functions. The
 	 * OP_ACC forms take x from the accumulator. 15 words. */

@@ -251,6 +251,9 @@ run(wasm_instance *root, struct rt_stack *stk, struct rt_func *entry)
 		L(OP_LDXF_ADD), L(OP_LDXF_SUB), L(OP_LDXF_MUL), L(OP_FADD_ST), L(OP_FSUB_ST),
 		L(OP_FMUL_ST), L(OP_ADD2A), L(OP_LDX_ADD), L(OP_COPY4),
 #undef L
+#define L(n) [OP_LOGIC2 + n] = &&logic2_##n
+		L(0), L(1), L(2), L(3), L(4), L(5), L(6), L(7), L(8),
+#undef L
 		[OP_ACC + OP_ROT3] = &&acc_OP_ROT3, [OP_ACC + OP_ROT3S] = &&acc_OP_ROT3S,
 #define L(n) [OP_IMM + n] = &&opi_##n
 		L(0x46), L(0x47), L(0x48), L(0x49), L(0x4a), L(0x4b), L(0x4c), L(0x4d), L(0x4e), L(0x4f), L(0x51), L(0x52), L(0x53), L(0x54), L(0x55), L(0x56), L(0x57), L(0x58), L(0x59), L(0x5a), L(0x6a), L(0x6b), L(0x6c), L(0x6d), L(0x6e), L(0x6f), L(0x70), L(0x71), L(0x72), L(0x73), L(0x74), L(0x75), L(0x76), L(0x77), L(0x78), L(0x7c), L(0x7d), L(0x7e), L(0x7f), L(0x80), L(0x81), L(0x82), L(0x83), L(0x84), L(0x85), L(0x86), L(0x87), L(0x88), L(0x89), L(0x8a),
@@ -1019,6 +1022,26 @@ l_OP_LDX_ADD: { /* d1 = i32.load (u32)(a + imm) + off (pc[1..4]); d2 = d1 + b (p
 	pc += 9;
 	NEXT();
 }
+	/* d1 = a OP1 b (pc[1..3]); d2 = d1 OP2 c (pc[5], pc[7]) */
+#define LOGIC2(n, OP1, OP2)                                    \
+	logic2_##n : {                                         \
+		const uint32_t r1 = A.i32 OP1 B.i32;           \
+		D.i32 = r1;                                    \
+		const uint32_t r2 = r1 OP2 fp[pc[7]].i32;      \
+		fp[pc[5]].i32 = r2;                            \
+		acc = r2;                                      \
+		pc += 8;                                       \
+		NEXT();                                        \
+	}
+	LOGIC2(0, &, &)
+	LOGIC2(1, &, |)
+	LOGIC2(2, &, ^)
+	LOGIC2(3, |, &)
+	LOGIC2(4, |, |)
+	LOGIC2(5, |, ^)
+	LOGIC2(6, ^, &)
+	LOGIC2(7, ^, |)
+	LOGIC2(8, ^, ^)
 l_OP_COPY4:
 	D = A;
 	fp[pc[3]] = fp[pc[4]];

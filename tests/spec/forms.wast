@@ -5,7 +5,7 @@
 ;; accumulator at every width and past the end of memory (offset + address beyond 4 GiB
 ;; included), the fused pairs (add-imm x2, add-imm + call, add + return, f64 mul x2, xor -1 +
 ;; and, add + load, f64 load + op, f64 op + store, two accumulator adds, load + add, two
-;; copy pairs), the three-rotate sigma, and
+;; copy pairs, two bitwise ops), the three-rotate sigma, and
 ;; loop-closing and rotate-chain shapes. Run by hand:
 ;;   wast2json bench/wasm/forms.wast -o /tmp/forms.json && BUILD/bin/wasm-spec /tmp/forms.json
 (module
@@ -268,6 +268,34 @@
     (local.set 3 (local.get 4))
     (i32.add (i32.add (i32.mul (local.get 0) (i32.const 1000)) (i32.mul (local.get 1) (i32.const 100)))
              (i32.add (i32.mul (local.get 2) (i32.const 10)) (local.get 3))))
+  ;; and/or/xor + accumulator and/or/xor (LOGIC2), every combination; the second reading
+  ;; the first through a local; a branch target between (the taken path brings 0xff)
+  (func (export "lg_and_and") (param i32 i32 i32) (result i32)
+    (i32.and (i32.and (local.get 0) (local.get 1)) (local.get 2)))
+  (func (export "lg_and_or") (param i32 i32 i32) (result i32)
+    (i32.or (i32.and (local.get 0) (local.get 1)) (local.get 2)))
+  (func (export "lg_and_xor") (param i32 i32 i32) (result i32)
+    (i32.xor (i32.and (local.get 0) (local.get 1)) (local.get 2)))
+  (func (export "lg_or_and") (param i32 i32 i32) (result i32)
+    (i32.and (i32.or (local.get 0) (local.get 1)) (local.get 2)))
+  (func (export "lg_or_or") (param i32 i32 i32) (result i32)
+    (i32.or (i32.or (local.get 0) (local.get 1)) (local.get 2)))
+  (func (export "lg_or_xor") (param i32 i32 i32) (result i32)
+    (i32.xor (i32.or (local.get 0) (local.get 1)) (local.get 2)))
+  (func (export "lg_xor_and") (param i32 i32 i32) (result i32)
+    (i32.and (i32.xor (local.get 0) (local.get 1)) (local.get 2)))
+  (func (export "lg_xor_or") (param i32 i32 i32) (result i32)
+    (i32.or (i32.xor (local.get 0) (local.get 1)) (local.get 2)))
+  (func (export "lg_xor_xor") (param i32 i32 i32) (result i32)
+    (i32.xor (i32.xor (local.get 0) (local.get 1)) (local.get 2)))
+  (func (export "lgself") (param i32 i32) (result i32) (local i32)
+    (i32.xor (local.tee 2 (i32.and (local.get 0) (local.get 1))) (local.get 2)))
+  (func (export "lgtgt") (param i32 i32 i32 i32) (result i32)
+    (i32.xor
+      (block (result i32)
+        (drop (br_if 0 (i32.const 0xff) (local.get 3)))
+        (i32.and (local.get 0) (local.get 1)))
+      (local.get 2)))
 )
 (assert_return (invoke "target" (i32.const 1) (i32.const 0)) (i32.const 6))
 (assert_return (invoke "target" (i32.const 1) (i32.const 1)) (i32.const 36))
@@ -398,3 +426,15 @@
 (assert_return (invoke "copy4chain" (i32.const 1) (i32.const 2) (i32.const 3) (i32.const 4) (i32.const 5)) (i32.const 1111))
 (assert_return (invoke "copy4tgt" (i32.const 1) (i32.const 2) (i32.const 3) (i32.const 4) (i32.const 5) (i32.const 0)) (i32.const 2345))
 (assert_return (invoke "copy4tgt" (i32.const 1) (i32.const 2) (i32.const 3) (i32.const 4) (i32.const 5) (i32.const 1)) (i32.const 1245))
+(assert_return (invoke "lg_and_and" (i32.const 0x12345678) (i32.const 0xff0f00f) (i32.const 0x3c3c5a5a)) (i32.const 0x305008))
+(assert_return (invoke "lg_and_or" (i32.const 0x12345678) (i32.const 0xff0f00f) (i32.const 0x3c3c5a5a)) (i32.const 0x3e3c5a5a))
+(assert_return (invoke "lg_and_xor" (i32.const 0x12345678) (i32.const 0xff0f00f) (i32.const 0x3c3c5a5a)) (i32.const 0x3e0c0a52))
+(assert_return (invoke "lg_or_and" (i32.const 0x12345678) (i32.const 0xff0f00f) (i32.const 0x3c3c5a5a)) (i32.const 0x1c34525a))
+(assert_return (invoke "lg_or_or" (i32.const 0x12345678) (i32.const 0xff0f00f) (i32.const 0x3c3c5a5a)) (i32.const 0x3ffcfe7f))
+(assert_return (invoke "lg_or_xor" (i32.const 0x12345678) (i32.const 0xff0f00f) (i32.const 0x3c3c5a5a)) (i32.const 0x23c8ac25))
+(assert_return (invoke "lg_xor_and" (i32.const 0x12345678) (i32.const 0xff0f00f) (i32.const 0x3c3c5a5a)) (i32.const 0x1c040252))
+(assert_return (invoke "lg_xor_or" (i32.const 0x12345678) (i32.const 0xff0f00f) (i32.const 0x3c3c5a5a)) (i32.const 0x3dfcfe7f))
+(assert_return (invoke "lg_xor_xor" (i32.const 0x12345678) (i32.const 0xff0f00f) (i32.const 0x3c3c5a5a)) (i32.const 0x21f8fc2d))
+(assert_return (invoke "lgself" (i32.const 0x12345678) (i32.const 0xff0f00f)) (i32.const 0))
+(assert_return (invoke "lgtgt" (i32.const 0x12345678) (i32.const 0xff0f00f) (i32.const 0x3c3c5a5a) (i32.const 0)) (i32.const 0x3e0c0a52))
+(assert_return (invoke "lgtgt" (i32.const 0x12345678) (i32.const 0xff0f00f) (i32.const 0x3c3c5a5a) (i32.const 1)) (i32.const 0x3c3c5aa5))
