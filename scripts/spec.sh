@@ -21,7 +21,7 @@ for u in "$build"/spec/*.unconverted; do
 	nunconv=$((nunconv + 1))
 done
 jsons=("$build"/spec/*/*.json)
-[ ${#jsons[@]} -gt 0 ] || { echo "spec: nothing converted" >&2; exit 1; }
+[ ${#jsons[@]} -gt 0 ] || { echo "spec: nothing converted (make spec-convert runs wast2json)" >&2; exit 1; }
 echo "spec: $nwast .wast files, $((nwast - nunconv)) converted, $nunconv not converted (listed above)"
 
 # wabt 1.0.32 predates two syntax forms the newer test files use: table instructions without a
