@@ -930,6 +930,8 @@ static uint32_t op_len_slow(const uint32_t *p)
 	case OP_LOGIC2: case OP_LOGIC2 + 1: case OP_LOGIC2 + 2: case OP_LOGIC2 + 3:
 	case OP_LOGIC2 + 4: case OP_LOGIC2 + 5: case OP_LOGIC2 + 6: case OP_LOGIC2 + 7:
 	case OP_LOGIC2_LAST:
+	case OP_FKB: case OP_FKB + 1: case OP_FKB + 2: case OP_FKB_LAST:
+	case OP_FKA: case OP_FKA + 1: case OP_FKA + 2: case OP_FKA_LAST:
 		return 8;
 	case OP_COPY4: return 10;
 	case OP_ROT3: case OP_ROT3S: return 15;
@@ -959,7 +961,8 @@ static void len_tab_make(void)
 							  op == OP_IMM + 0x73 || op == 0xa0 || op == 0xa1 ||
 							  op == 0x2b || op == OP_MEMX + 0x2b - 0x28 ||
 							  op == OP_ACC + 0x6a || op == OP_MEMX ||
-							  op == OP_COPY2 || (op >= 0x71 && op <= 0x73)
+							  op == OP_COPY2 || (op >= 0x71 && op <= 0x73) ||
+							  op == OP_CONST64
 						  ? I_PAIR
 						  : 0) |
 					 (op == OP_BR || op == OP_BR_IF || op == OP_BR_UNLESS ||
@@ -1140,6 +1143,8 @@ static bool pair_fuse(uint32_t *p, uint32_t lp)
 		p[0] = OP_LDX_ADD; /* adding a table entry */
 	} else if (a >= 0x71 && a <= 0x73 && b >= OP_ACC + 0x71 && b <= OP_ACC + 0x73) {
 		p[0] = OP_LOGIC2 + (a - 0x71) * 3 + (b - OP_ACC - 0x71); /* bit-mixing functions */
+	} else if (a == OP_CONST64 && b >= 0xa0 && b <= 0xa3 && (p[lp + 2] == p[1]) != (p[lp + 3] == p[1])) {
+		p[0] = (p[lp + 3] == p[1] ? OP_FKB : OP_FKA) + b - 0xa0; /* a floating-point constant */
 	} else if (a == OP_COPY2 && b == OP_COPY2) {
 		p[0] = OP_COPY4; /* rotating loop variables */
 	} else if (a >= 0xa0 && a <= 0xa2 && b == 0x39 && p[lp + 2] == p[1]) {

@@ -319,6 +319,10 @@ enum {
 	 * OP_LOGIC2 + first * 3 + second, 0 = and, 1 = or, 2 = xor (8 words) */
 	OP_LOGIC2,
 	OP_LOGIC2_LAST = OP_LOGIC2 + 8,
+	/* OP_CONST64, then f64 add/sub/mul/div with the constant as B (KB) or as A (KA), in
+	 * the order add, sub, mul, div (8 words) */
+	OP_FKB, OP_FKB_LAST = OP_FKB + 3,
+	OP_FKA, OP_FKA_LAST = OP_FKA + 3,
 	/* Three fused: i32.rotl imm (x), then two OP_SHF xor-rotl (ROT3) or xor-rotl and
 	 * xor-shr_u (ROT3S) of the same x, all into one slot: the SHA-2 sigma functions. The
 	 * OP_ACC forms take x from the accumulator. 15 words. */

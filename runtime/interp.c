@@ -254,6 +254,9 @@ run(wasm_instance *root, struct rt_stack *stk, struct rt_func *entry)
 #define L(n) [OP_LOGIC2 + n] = &&logic2_##n
 		L(0), L(1), L(2), L(3), L(4), L(5), L(6), L(7), L(8),
 #undef L
+#define L(n) [OP_FKB + n] = &&fkb_##n, [OP_FKA + n] = &&fka_##n
+		L(0), L(1), L(2), L(3),
+#undef L
 		[OP_ACC + OP_ROT3] = &&acc_OP_ROT3, [OP_ACC + OP_ROT3S] = &&acc_OP_ROT3S,
 #define L(n) [OP_IMM + n] = &&opi_##n
 		L(0x46), L(0x47), L(0x48), L(0x49), L(0x4a), L(0x4b), L(0x4c), L(0x4d), L(0x4e), L(0x4f), L(0x51), L(0x52), L(0x53), L(0x54), L(0x55), L(0x56), L(0x57), L(0x58), L(0x59), L(0x5a), L(0x6a), L(0x6b), L(0x6c), L(0x6d), L(0x6e), L(0x6f), L(0x70), L(0x71), L(0x72), L(0x73), L(0x74), L(0x75), L(0x76), L(0x77), L(0x78), L(0x7c), L(0x7d), L(0x7e), L(0x7f), L(0x80), L(0x81), L(0x82), L(0x83), L(0x84), L(0x85), L(0x86), L(0x87), L(0x88), L(0x89), L(0x8a),
@@ -1042,6 +1045,30 @@ l_OP_LDX_ADD: { /* d1 = i32.load (u32)(a + imm) + off (pc[1..4]); d2 = d1 + b (p
 	LOGIC2(6, ^, &)
 	LOGIC2(7, ^, |)
 	LOGIC2(8, ^, ^)
+	/* d1 = f64 constant pc[2..3]; d2 = A2 OP d1 (KB) or d1 OP B2 (KA), d2 A2 B2 = pc[5..7] */
+#define FK(n, OPR)                                                                \
+	fkb_##n : {                                                               \
+		const uint64_t bits_ = (uint64_t)pc[2] | ((uint64_t)pc[3] << 32); \
+		double k_;                                                        \
+		memcpy(&k_, &bits_, 8);                                           \
+		D.i64 = bits_;                                                    \
+		fp[pc[5]].f64 = fp[pc[6]].f64 OPR k_;                             \
+		pc += 8;                                                          \
+		NEXT();                                                           \
+	}                                                                         \
+	fka_##n : {                                                               \
+		const uint64_t bits_ = (uint64_t)pc[2] | ((uint64_t)pc[3] << 32); \
+		double k_;                                                        \
+		memcpy(&k_, &bits_, 8);                                           \
+		D.i64 = bits_;                                                    \
+		fp[pc[5]].f64 = k_ OPR fp[pc[7]].f64;                             \
+		pc += 8;                                                          \
+		NEXT();                                                           \
+	}
+	FK(0, +)
+	FK(1, -)
+	FK(2, *)
+	FK(3, /)
 l_OP_COPY4:
 	D = A;
 	fp[pc[3]] = fp[pc[4]];

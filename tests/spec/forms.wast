@@ -5,7 +5,7 @@
 ;; accumulator at every width and past the end of memory (offset + address beyond 4 GiB
 ;; included), the fused pairs (add-imm x2, add-imm + call, add + return, f64 mul x2, xor -1 +
 ;; and, add + load, f64 load + op, f64 op + store, two accumulator adds, load + add, two
-;; copy pairs, two bitwise ops), the three-rotate sigma, and
+;; copy pairs, two bitwise ops, f64 constant + op), the three-rotate sigma, and
 ;; loop-closing and rotate-chain shapes. Run by hand:
 ;;   wast2json bench/wasm/forms.wast -o /tmp/forms.json && BUILD/bin/wasm-spec /tmp/forms.json
 (module
@@ -296,6 +296,19 @@
         (drop (br_if 0 (i32.const 0xff) (local.get 3)))
         (i32.and (local.get 0) (local.get 1)))
       (local.get 2)))
+  ;; f64 constant + add/sub/mul/div (FKB: the constant as B, FKA: as A); a branch target
+  ;; between (the taken path brings 8)
+  (func (export "fkb_add") (param f64) (result f64) (f64.add (local.get 0) (f64.const 0.5)))
+  (func (export "fka_add") (param f64) (result f64) (f64.add (f64.const 0.5) (local.get 0)))
+  (func (export "fkb_sub") (param f64) (result f64) (f64.sub (local.get 0) (f64.const 0.5)))
+  (func (export "fka_sub") (param f64) (result f64) (f64.sub (f64.const 0.5) (local.get 0)))
+  (func (export "fkb_mul") (param f64) (result f64) (f64.mul (local.get 0) (f64.const 0.5)))
+  (func (export "fka_mul") (param f64) (result f64) (f64.mul (f64.const 0.5) (local.get 0)))
+  (func (export "fkb_div") (param f64) (result f64) (f64.div (local.get 0) (f64.const 0.5)))
+  (func (export "fka_div") (param f64) (result f64) (f64.div (f64.const 0.5) (local.get 0)))
+  (func (export "fktgt") (param f64 i32) (result f64)
+    (f64.div (local.get 0)
+      (block (result f64) (drop (br_if 0 (f64.const 8) (local.get 1))) (f64.const 0.5))))
 )
 (assert_return (invoke "target" (i32.const 1) (i32.const 0)) (i32.const 6))
 (assert_return (invoke "target" (i32.const 1) (i32.const 1)) (i32.const 36))
@@ -438,3 +451,14 @@
 (assert_return (invoke "lgself" (i32.const 0x12345678) (i32.const 0xff0f00f)) (i32.const 0))
 (assert_return (invoke "lgtgt" (i32.const 0x12345678) (i32.const 0xff0f00f) (i32.const 0x3c3c5a5a) (i32.const 0)) (i32.const 0x3e0c0a52))
 (assert_return (invoke "lgtgt" (i32.const 0x12345678) (i32.const 0xff0f00f) (i32.const 0x3c3c5a5a) (i32.const 1)) (i32.const 0x3c3c5aa5))
+(assert_return (invoke "fkb_add" (f64.const 3.0)) (f64.const 3.5))
+(assert_return (invoke "fka_add" (f64.const 3.0)) (f64.const 0x1.c000000000000p+1))
+(assert_return (invoke "fkb_sub" (f64.const 3.0)) (f64.const 2.5))
+(assert_return (invoke "fka_sub" (f64.const 3.0)) (f64.const -0x1.4000000000000p+1))
+(assert_return (invoke "fkb_mul" (f64.const 3.0)) (f64.const 1.5))
+(assert_return (invoke "fka_mul" (f64.const 3.0)) (f64.const 0x1.8000000000000p+0))
+(assert_return (invoke "fkb_div" (f64.const 3.0)) (f64.const 6.0))
+(assert_return (invoke "fka_div" (f64.const 3.0)) (f64.const 0x1.5555555555555p-3))
+(assert_return (invoke "fktgt" (f64.const 3) (i32.const 0)) (f64.const 6))
+(assert_return (invoke "fktgt" (f64.const 3) (i32.const 1)) (f64.const 0.375))
+(assert_return (invoke "fka_div" (f64.const 0)) (f64.const inf))
