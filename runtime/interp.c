@@ -4,7 +4,12 @@
  * (slot 0 = first parameter); D/A/B/C = the slots named by operands 1/2/3/4; `in` = the instance
  * whose code is running (changes on cross-instance calls); root = the instance invoked by the
  * embedder (owns the fuel counter and the error message); mem/memsize = cached linear memory of
- * `in`, reloaded after anything that can grow it or switch instances.
+ * `in`, reloaded after anything that can grow it or switch instances; acc = the accumulator
+ * (the last integer result, also in its slot).
+ * Handler labels: op_N (Wasm opcode N, slot operands), opi_ (immediate B), opx_ / opk_
+ * (folded / constant address), acc* (one operand from acc), l_OP_* (internal opcodes, the
+ * fused pairs and triples among them), brc*_ / shf_ / logic2_ / fkb_ / fka_ (fused families;
+ * internal.h gives each one's operand words).
  * Wasm calls never recurse in C: frames live in rt_stack.frames; exhaustion is a trap. */
 #include <math.h>
 #include <pthread.h>
