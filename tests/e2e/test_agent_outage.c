@@ -153,16 +153,10 @@ int main(void)
 {
 	Suite *s = suite_create("agent_outage");
 	TCase *tc = tcase_create("e2e");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 400);
 	tcase_add_unchecked_fixture(tc, NULL, redis_back);
 	tcase_add_test(tc, redis_and_control_plane_outages);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return th_main(s);
 }

@@ -267,15 +267,9 @@ int main(void)
 {
 	Suite *s = suite_create("agent_rollout");
 	TCase *tc = tcase_create("e2e");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 400);
 	tcase_add_test(tc, canary_rollback_and_refusals);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return th_main(s);
 }

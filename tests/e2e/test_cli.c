@@ -888,8 +888,6 @@ int main(void)
 {
 	Suite *s = suite_create("cli");
 	TCase *tc = tcase_create("commands");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_unchecked_fixture(tc, cp_up, cp_down);
 	tcase_set_timeout(tc, 60);
@@ -910,9 +908,5 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_key_rotation);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return th_main(s);
 }

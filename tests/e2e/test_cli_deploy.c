@@ -537,8 +537,6 @@ int main(void)
 {
 	Suite *s = suite_create("cli-deploy");
 	TCase *tc = tcase_create("rollouts");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 180);
@@ -549,9 +547,5 @@ int main(void)
 	tcase_add_test(tc, test_deploy_bad_input);
 	tcase_add_test(tc, test_real_agent_rollback_on_errors);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return th_main(s);
 }

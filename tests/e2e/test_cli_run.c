@@ -172,17 +172,11 @@ int main(void)
 {
 	Suite *s = suite_create("cli-run");
 	TCase *tc = tcase_create("make-run");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_run_bad_arguments);
 	tcase_add_test(tc, test_run_exit_after_check);
 	tcase_add_test(tc, test_run_ctrl_c_stops_everything);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return th_main(s);
 }

@@ -458,8 +458,6 @@ int main(void)
 {
 	Suite *s = suite_create("api_core");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
@@ -476,9 +474,5 @@ int main(void)
 	tcase_add_test(tc, second_serve_on_busy_port_fails);
 	tcase_add_test(tc, sigterm_finishes_in_flight);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return th_main(s);
 }

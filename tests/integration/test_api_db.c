@@ -345,8 +345,6 @@ int main(void)
 {
 	Suite *s = suite_create("api_db");
 	TCase *tc = tcase_create("db");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, pool_survives_database_restart);
@@ -357,9 +355,5 @@ int main(void)
 	tcase_add_test(tc, shell_commands);
 	tcase_add_test(tc, signing_key_rotation);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return th_main(s);
 }

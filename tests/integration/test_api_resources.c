@@ -829,8 +829,6 @@ int main(void)
 {
 	Suite *s = suite_create("api_resources");
 	TCase *tc = tcase_create("resources");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
@@ -852,9 +850,5 @@ int main(void)
 	tcase_add_test(tc, idempotency_key);
 	tcase_add_test(tc, sql_metacharacters_everywhere);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return th_main(s);
 }

@@ -468,8 +468,6 @@ int main(void)
 {
 	Suite *su = suite_create("sched");
 	TCase *tc = tcase_create("rollouts");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, canary_passes_waves_in_order);
@@ -486,9 +484,5 @@ int main(void)
 	tcase_add_unchecked_fixture(tc, NULL, redis_back);
 	tcase_add_test(tc, redis_down_rollout_completes_by_polling);
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return th_main(su);
 }

@@ -514,8 +514,6 @@ int main(void)
 {
 	Suite *su = suite_create("sched_api");
 	TCase *tc = tcase_create("api");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -527,9 +525,5 @@ int main(void)
 	tcase_add_test(tc, tenant_isolation);
 	tcase_add_test(tc, many_live_deployments_none_starves);
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return th_main(su);
 }

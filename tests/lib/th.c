@@ -474,3 +474,14 @@ const char *th_cp_url(const struct th_cp *cp, const char *path)
 	snprintf(out, 4096, "%s%s", cp->url, path);
 	return out;
 }
+
+int th_main(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

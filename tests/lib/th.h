@@ -4,6 +4,7 @@
 #ifndef TESTS_TH_H
 #define TESTS_TH_H
 
+#include <check.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -77,5 +78,9 @@ void th_cp_kill(struct th_cp *cp, int sig);
 void th_cp_stop(struct th_cp *cp);
 /* "<cp url><path>" in a static rotating buffer. */
 const char *th_cp_url(const struct th_cp *cp, const char *path);
+
+/* Runs every test of s (takes ownership of s) and returns the exit code for main(): 0 when
+ * all passed, 1 otherwise. */
+int th_main(Suite *s);
 
 #endif

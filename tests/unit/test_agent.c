@@ -18,6 +18,7 @@
 #include "agent/routes.h"
 #include "agent/stats.h"
 #include "signing/signing.h"
+#include "tests/lib/th.h"
 
 /* Creates an empty file; 0 or -1. */
 static int touch_file(const char *path)
@@ -535,8 +536,6 @@ int main(void)
 	Suite *s = suite_create("agent");
 	TCase *tr = tcase_create("routes"), *td = tcase_create("desired"), *tc = tcase_create("cache"),
 	      *tm = tcase_create("misc");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tr, routes_exact_host_before_wildcard);
 	tcase_add_test(tr, routes_exact_host_falls_back_to_wildcard_path);
@@ -558,9 +557,5 @@ int main(void)
 	suite_add_tcase(s, td);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, tm);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return th_main(s);
 }

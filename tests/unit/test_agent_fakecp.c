@@ -874,8 +874,6 @@ int main(void)
 {
 	Suite *s = suite_create("agent_fakecp");
 	TCase *tc = tcase_create("agent");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 90);
@@ -887,9 +885,5 @@ int main(void)
 	tcase_add_test(tc, in_flight_request_finishes_on_the_old_table);
 	tcase_add_test(tc, sighup_reloads_the_trust_file);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return th_main(s);
 }

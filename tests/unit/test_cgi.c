@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "runtime/cgi.h"
+#include "tests/lib/th.h"
 
 /* Value of K in a NULL-terminated envp, NULL when absent; counts how often K appears. */
 static const char *env_get(char **envp, const char *k, int *count)
@@ -346,8 +347,6 @@ int main(void)
 {
 	Suite *s = suite_create("cgi");
 	TCase *tc = tcase_create("cgi");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, env_has_every_variable);
 	tcase_add_test(tc, env_path_info_decoded);
@@ -362,9 +361,5 @@ int main(void)
 	tcase_add_test(tc, parse_limits_header_section);
 	tcase_add_test(tc, reason_phrases);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return th_main(s);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "tests/lib/th.h"
 
 START_TEST(buf_grows_and_steals)
 {
@@ -40,15 +41,9 @@ int main(void)
 {
 	Suite *s = suite_create("common");
 	TCase *tc = tcase_create("buf");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, buf_grows_and_steals);
 	tcase_add_test(tc, buf_append_binary);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return th_main(s);
 }

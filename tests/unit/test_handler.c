@@ -288,8 +288,6 @@ int main(void)
 {
 	Suite *s = suite_create("handler");
 	TCase *tc = tcase_create("handler");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, hello_through_cgi);
@@ -305,9 +303,5 @@ int main(void)
 	tcase_add_test(tc, exit_code_is_reported);
 	tcase_add_test(tc, concurrent_runs_are_isolated);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return th_main(s);
 }

@@ -226,8 +226,6 @@ int main(void)
 {
 	Suite *s = suite_create("wasmrun");
 	TCase *tc = tcase_create("wasmrun");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, exit_code_and_output);
@@ -236,9 +234,5 @@ int main(void)
 	tcase_add_test(tc, bad_usage_and_modules);
 	tcase_add_test(tc, cgi_mode);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return th_main(s);
 }

@@ -9,6 +9,7 @@
 
 #include "scheduler/planner.h"
 #include "scheduler/strategy.h"
+#include "tests/lib/th.h"
 
 #define T0 1800000000000LL /* an arbitrary clock origin (ms) */
 #define MAXP 16
@@ -922,11 +923,5 @@ static Suite *planner_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(planner_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return th_main(planner_suite());
 }

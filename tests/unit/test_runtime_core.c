@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "runtime/wasm.h"
+#include "tests/lib/th.h"
 
 /* ---- A tiny module builder ------------------------------------------------------------- */
 
@@ -1057,9 +1058,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return th_main(suite());
 }

@@ -959,8 +959,6 @@ int main(void)
 	TCase *tc_trust = tcase_create("trust");
 	TCase *tc_keys = tcase_create("keyfiles");
 	TCase *tc_misc = tcase_create("misc");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc_vec, vectors_match);
 	tcase_add_test(tc_man, canonical_independent_of_order_and_space);
@@ -984,9 +982,5 @@ int main(void)
 	suite_add_tcase(s, tc_trust);
 	suite_add_tcase(s, tc_keys);
 	suite_add_tcase(s, tc_misc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return th_main(s);
 }

@@ -355,8 +355,6 @@ int main(void)
 {
 	Suite *s = suite_create("wasi");
 	TCase *tc = tcase_create("wasi");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_unchecked_fixture(tc, load_module, unload_module);
 	tcase_add_test(tc, fd_write_gathers_iovecs);
@@ -370,9 +368,5 @@ int main(void)
 	tcase_add_test(tc, no_context_means_no_stdio);
 	tcase_add_test(tc, own_import_set);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return th_main(s);
 }

@@ -217,8 +217,6 @@ int main(void)
 {
 	Suite *s = suite_create("wasi_guests");
 	TCase *tc = tcase_create("guest_vs_native");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, printf_and_floats);
@@ -230,9 +228,5 @@ int main(void)
 	tcase_add_test(tc, clocks_random_time);
 	tcase_add_test(tc, handlers_as_commands);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return th_main(s);
 }
