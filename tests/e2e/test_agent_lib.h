@@ -179,6 +179,30 @@ static TAL_UNUSED long agent_get(const struct agent_proc *ap, const char *method
 	return r->status;
 }
 
+/* A thread that sends hello requests (hello.acme.test/) until stop is set, counting answers
+ * that are the hello page (ok) and anything else (bad): proof that swaps drop nothing. */
+struct agent_hammer {
+	const struct agent_proc *ap;
+	volatile bool stop;
+	int ok, bad;
+};
+
+static TAL_UNUSED void *agent_hammer_main(void *arg)
+{
+	struct agent_hammer *h = arg;
+
+	while (!h->stop) {
+		struct th_resp r;
+		long st = agent_get(h->ap, "GET", "hello.acme.test", "/", NULL, 0, &r);
+		if (st == 200 && strstr(r.body, "Hello from Edgeplane") != NULL)
+			h->ok++;
+		else
+			h->bad++;
+		th_resp_free(&r);
+	}
+	return NULL;
+}
+
 /* Polls an edge URL until it answers `status` with X-Edgeplane-Version `version` (or any when
  * NULL). */
 static TAL_UNUSED bool agent_wait_serving(const struct agent_proc *ap, const char *host, const char *path,

@@ -13,28 +13,6 @@
 
 static struct fleet f;
 
-struct hammer {
-	const struct agent_proc *ap;
-	volatile bool stop;
-	int ok, bad;
-};
-
-static void *hammer_main(void *arg)
-{
-	struct hammer *h = arg;
-
-	while (!h->stop) {
-		struct th_resp r;
-		long st = agent_get(h->ap, "GET", "hello.acme.test", "/", NULL, 0, &r);
-		if (st == 200 && strstr(r.body, "Hello from Edgeplane") != NULL)
-			h->ok++;
-		else
-			h->bad++;
-		th_resp_free(&r);
-	}
-	return NULL;
-}
-
 struct bad_case {
 	const char *module;
 	const char *guest;
@@ -80,7 +58,7 @@ START_TEST(runaway_handlers_are_contained)
 {
 	char *id;
 	long long v;
-	struct hammer h[FLEET_N];
+	struct agent_hammer h[FLEET_N];
 	struct shooter sh[FLEET_N][NCASES];
 	pthread_t th_h[FLEET_N], th_s[FLEET_N][NCASES];
 
@@ -101,8 +79,8 @@ START_TEST(runaway_handlers_are_contained)
 
 	/* Every agent: runaway requests in parallel with ordinary traffic. */
 	for (int i = 0; i < FLEET_N; i++) {
-		h[i] = (struct hammer){.ap = &f.ag[i]};
-		ck_assert_int_eq(pthread_create(&th_h[i], NULL, hammer_main, &h[i]), 0);
+		h[i] = (struct agent_hammer){.ap = &f.ag[i]};
+		ck_assert_int_eq(pthread_create(&th_h[i], NULL, agent_hammer_main, &h[i]), 0);
 		for (size_t c = 0; c < NCASES; c++) {
 			sh[i][c] = (struct shooter){.ap = &f.ag[i], .c = &cases[c], .rounds = 3};
 			ck_assert_int_eq(pthread_create(&th_s[i][c], NULL, shooter_main, &sh[i][c]), 0);

@@ -503,35 +503,13 @@ static json_t *guest_entry(const char *module, const char *guest)
 	return o;
 }
 
-struct hammer {
-	struct agent_proc *ap;
-	volatile bool stop;
-	int ok, bad;
-};
-
-/* Sends hello requests until told to stop, counting answers. */
-static void *hammer_main(void *arg)
-{
-	struct hammer *h = arg;
-
-	while (!h->stop) {
-		struct th_resp r;
-		long st = agent_get(h->ap, "GET", "hello.acme.test", "/", NULL, 0, &r);
-		if (st == 200 && strstr(r.body, "Hello from Edgeplane") != NULL)
-			h->ok++;
-		else
-			h->bad++;
-		th_resp_free(&r);
-	}
-	return NULL;
-}
 
 START_TEST(limits_end_requests_and_agent_keeps_serving)
 {
 	struct agent_proc ap;
 	struct th_resp r;
 	json_t *mods = json_array();
-	struct hammer h = {.ap = &ap};
+	struct agent_hammer h = {.ap = &ap};
 	pthread_t th;
 	const char *bad[][2] = {{"loop", "504"}, {"grow", "5xx"}, {"recurse", "500"},
 				{"flood", "500"}, {"trap", "500"}};
@@ -553,7 +531,7 @@ START_TEST(limits_end_requests_and_agent_keeps_serving)
 		      strstr(r.body, "tst1") && strstr(r.body, "/*"), "echo: %s", r.body);
 	th_resp_free(&r);
 
-	ck_assert_int_eq(pthread_create(&th, NULL, hammer_main, &h), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, agent_hammer_main, &h), 0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char host[64];
 		snprintf(host, sizeof(host), "%s.acme.test", bad[i][0]);
