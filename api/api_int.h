@@ -129,6 +129,10 @@ void api__versions_register(struct api_router *r);
 void api__routes_register(struct api_router *r);
 void api__pops_register(struct api_router *r);
 void api__keys_register(struct api_router *r);
+/* Records the public half of the key this server signs with in signing_keys (idempotent),
+ * inside the request's transaction if one is open. On failure it has replied 503/500 and
+ * returns false. */
+bool api__key_record(struct api_req *req);
 void api__audit_register(struct api_router *r);
 /* Adds a file's static table (sizeof-counted). */
 #define API_ADD_TABLE(r, table) api_router_add((r), (table), sizeof(table) / sizeof((table)[0]))

@@ -7,6 +7,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+bool api__key_record(struct api_req *req)
+{
+	const sign_key *k = api__signing_key(req);
+	const char *pk[] = {sign_key_id(k), sign_key_public_b64(k)};
+	PGresult *r = api_sql(req, "INSERT INTO signing_keys (key_id, public_key) VALUES ($1, $2)"
+				   " ON CONFLICT (key_id) DO NOTHING", 2, pk);
+
+	if (r == NULL) {
+		api_reply_sql_error(req);
+		return false;
+	}
+	PQclear(r);
+	return true;
+}
+
 static void list_keys(struct api_req *req)
 {
 	const char *current = sign_key_id(api__signing_key(req));
@@ -17,16 +32,10 @@ static void list_keys(struct api_req *req)
 	if (!api_page_parse(req, &pg))
 		return;
 	/* The server records its key at start-up, but only when the database answered then;
-	 * recording it here too (idempotent) means the list never lacks the key that signs new
-	 * versions, which is the one a new agent must trust first. */
-	const char *pk[] = {current, sign_key_public_b64(api__signing_key(req))};
-	r = api_sql(req, "INSERT INTO signing_keys (key_id, public_key) VALUES ($1, $2)"
-			 " ON CONFLICT (key_id) DO NOTHING", 2, pk);
-	if (r == NULL) {
-		api_reply_sql_error(req);
+	 * recording it here too means the list never lacks the key that signs new versions,
+	 * which is the one a new agent must trust first. */
+	if (!api__key_record(req))
 		return;
-	}
-	PQclear(r);
 	snprintf(after, sizeof after, "%lld", (long long)pg.after);
 	snprintf(limit, sizeof limit, "%d", pg.limit + 1);
 	const char *p[] = {after, limit};

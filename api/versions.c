@@ -164,14 +164,8 @@ static void upload_version(struct api_req *req)
 	}
 	PQclear(r);
 
-	const char *pk[] = {sign_key_id(k), sign_key_public_b64(k)};
-	r = api_sql(req, "INSERT INTO signing_keys (key_id, public_key) VALUES ($1, $2)"
-			 " ON CONFLICT (key_id) DO NOTHING", 2, pk);
-	if (r == NULL) {
-		api_reply_sql_error(req);
+	if (!api__key_record(req))
 		return;
-	}
-	PQclear(r);
 	const char *pb[] = {digest, sizes, (const char *)bytes};
 	int lens[] = {0, 0, (int)len};
 	int fmts[] = {0, 0, 1};
