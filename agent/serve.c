@@ -221,6 +221,7 @@ static enum MHD_Result run(struct MHD_Connection *c, struct req *r, const char *
 
 	lim.fuel = a->cfg.fuel;
 	lim.timeout_ms = a->cfg.timeout_ms;
+	lim.timeout_cpu = true; /* DESIGN: "50 ms CPU": on a busy PoP, waiting is not charged */
 	lim.max_memory_bytes = a->cfg.max_memory;
 	lim.max_stdout = (size_t)a->cfg.max_response + HEADER_ROOM;
 	lim.max_stderr = STDERR_KEEP;

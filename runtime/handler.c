@@ -106,7 +106,9 @@ int rt_run_wasi(const wasm_module *m, struct wasi_ctx *ctx, const struct rt_limi
 	if (lim != NULL) {
 		wl.fuel = lim->fuel;
 		wl.max_memory_bytes = lim->max_memory_bytes;
-		if (lim->timeout_ms != 0)
+		if (lim->timeout_ms != 0 && lim->timeout_cpu)
+			wl.cpu_ns = (uint64_t)lim->timeout_ms * 1000000ull;
+		else if (lim->timeout_ms != 0)
 			wl.deadline_ns = monotonic_ns() + (uint64_t)lim->timeout_ms * 1000000ull;
 	}
 	wasm_trap t = wasm_instance_create(m, imp, &wl, &inst, err, sizeof err);

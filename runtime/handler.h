@@ -5,6 +5,7 @@
 #ifndef RT_HANDLER_H
 #define RT_HANDLER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,7 +15,10 @@
  * maximum). */
 struct rt_limits {
 	uint64_t fuel;             /* instruction budget (see wasm_limits.fuel) */
-	uint32_t timeout_ms;       /* wall-clock deadline from the start of the run */
+	uint32_t timeout_ms;       /* deadline from the start of the run */
+	bool timeout_cpu;          /* timeout_ms counts the calling thread's CPU time (a guest
+				    * waiting for a CPU on a busy machine is not charged), else
+				    * wall-clock time */
 	uint64_t max_memory_bytes; /* linear memory cap */
 	size_t max_stdout;         /* bytes of stdout kept; writing more stops the guest */
 	size_t max_stderr;         /* bytes of stderr kept; more is dropped silently */

@@ -194,17 +194,17 @@ static const struct rt_export *find_export(const wasm_module *m, const char *nam
 
 /* ---- Limits ----------------------------------------------------------------------------- */
 
-static uint64_t now_ns(void)
+static uint64_t now_ns(clockid_t id)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* Starts a new chunk of fuel: small when a deadline must be polled, else as much as allowed. */
 static void refill(wasm_instance *inst)
 {
-	int64_t chunk = inst->deadline_ns ? 20000 : INT64_MAX / 4;
+	int64_t chunk = inst->deadline_ns || inst->cpu_deadline_ns ? 20000 : INT64_MAX / 4;
 	if (inst->fuel_limit) {
 		uint64_t left = inst->fuel_limit > inst->fuel_used ? inst->fuel_limit - inst->fuel_used : 0;
 		if ((uint64_t)chunk > left)
@@ -221,9 +221,20 @@ wasm_trap rt__fuel_slow(wasm_instance *inst)
 		inst->chunk_size = inst->fuel_chunk = 0;
 		return WASM_TRAP_FUEL_EXHAUSTED;
 	}
-	if (inst->deadline_ns && now_ns() >= inst->deadline_ns) {
-		refill(inst);
-		return WASM_TRAP_DEADLINE;
+	if (inst->deadline_ns || inst->cpu_deadline_ns) {
+		uint64_t now = now_ns(CLOCK_MONOTONIC);
+		if (inst->deadline_ns && now >= inst->deadline_ns) {
+			refill(inst);
+			return WASM_TRAP_DEADLINE;
+		}
+		if (inst->cpu_deadline_ns && now >= inst->cpu_gate_ns) {
+			uint64_t cpu = now_ns(CLOCK_THREAD_CPUTIME_ID);
+			if (cpu >= inst->cpu_deadline_ns) {
+				refill(inst);
+				return WASM_TRAP_DEADLINE;
+			}
+			inst->cpu_gate_ns = now + (inst->cpu_deadline_ns - cpu);
+		}
 	}
 	refill(inst);
 	return WASM_OK;
@@ -234,6 +245,11 @@ void wasm_instance_set_limits(wasm_instance *inst, const struct wasm_limits *lim
 	inst->fuel_limit = lim ? lim->fuel : 0;
 	inst->fuel_used = 0;
 	inst->deadline_ns = lim ? lim->deadline_ns : 0;
+	inst->cpu_deadline_ns = 0;
+	if (lim && lim->cpu_ns) {
+		inst->cpu_deadline_ns = now_ns(CLOCK_THREAD_CPUTIME_ID) + lim->cpu_ns;
+		inst->cpu_gate_ns = now_ns(CLOCK_MONOTONIC) + lim->cpu_ns;
+	}
 	inst->max_depth = lim && lim->max_call_depth ? lim->max_call_depth : WASM_DEFAULT_CALL_DEPTH;
 	refill(inst);
 }

@@ -211,6 +211,10 @@ struct wasm_instance {
 	int64_t fuel_chunk;
 	int64_t chunk_size;
 	uint64_t deadline_ns;
+	uint64_t cpu_deadline_ns; /* on CLOCK_THREAD_CPUTIME_ID; 0 = none */
+	uint64_t cpu_gate_ns;     /* CLOCK_MONOTONIC time before which cpu_deadline_ns cannot
+				   * have passed (CPU time never runs faster than wall time): the
+				   * thread's CPU clock is a system call, the monotonic one is not */
 	uint64_t max_memory_bytes;
 	uint32_t max_depth;
 

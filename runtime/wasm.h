@@ -126,6 +126,11 @@ struct wasm_limits {
 				    * add one unit per 64 bytes); 0 = unlimited. Consumed across
 				    * invocations. */
 	uint64_t deadline_ns;      /* absolute CLOCK_MONOTONIC time in ns; 0 = none */
+	uint64_t cpu_ns;           /* CPU time the instance may use from when the limits are set,
+				    * on the setting thread's clock (CLOCK_THREAD_CPUTIME_ID), so
+				    * that waiting for a CPU on a busy machine is not charged; the
+				    * instance must then run on that thread. 0 = none. Running out
+				    * is WASM_TRAP_DEADLINE too. */
 	uint64_t max_memory_bytes; /* cap on linear memory below the module's maximum; 0 = none */
 	uint32_t max_call_depth;   /* nested Wasm calls; 0 = default (WASM_DEFAULT_CALL_DEPTH) */
 };

@@ -131,6 +131,13 @@ START_TEST(loop_stopped_by_deadline)
 	ck_assert_int_eq(res.outcome, RT_TIMEOUT);
 	ck_assert_int_eq(res.exit_code, -1);
 	rt_result_free(&res);
+
+	/* the agent's form: the same budget in CPU time of the running thread */
+	lim.timeout_cpu = true;
+	run("handler_loop", &lim, NULL, &res);
+	ck_assert_int_eq(res.outcome, RT_TIMEOUT);
+	ck_assert_int_eq(res.exit_code, -1);
+	rt_result_free(&res);
 }
 END_TEST
 

@@ -623,6 +623,67 @@ START_TEST(test_deadline_stops_infinite_loop)
 }
 END_TEST
 
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A host call that waits without using the CPU, as a busy machine makes a guest wait. */
+static wasm_trap host_nap(wasm_instance *inst, void *user, const wasm_value *args,
+			  wasm_value *results)
+{
+	(void)inst;
+	(void)args;
+	(void)results;
+	struct timespec ts = {0, (long)*(const unsigned *)user * 1000000L};
+	while (nanosleep(&ts, &ts) != 0)
+		;
+	return WASM_OK;
+}
+
+static const struct imp nap_imps[] = {{"env", "nap", "->"}};
+static const struct fn nap_fns[] = {
+	/* nap, then count n down (enough work that the deadline is polled after the nap) */
+	{"i->", "napcount",
+	 BODY(0, 0x10, 0, 0x03, 0x40, 0x20, 0, 0x41, 1, 0x6b, 0x22, 0, 0x0d, 0, 0x0b, 0x0b)},
+	{"->", "spin", BODY(0, 0x03, 0x40, 0x0c, 0, 0x0b, 0x0b)},
+};
+
+START_TEST(test_cpu_deadline)
+{
+	struct spec s = {.imps = nap_imps, .nimps = 1, .fns = nap_fns, .nfns = 2, .mem_min = -1,
+			 .table_min = -1};
+	wasm_module *m = load_spec(&s);
+	unsigned nap_ms = 150;
+	wasm_imports *imp = wasm_imports_create();
+	ck_assert_ptr_nonnull(imp);
+	ck_assert_int_eq(wasm_imports_add_func(imp, "env", "nap", "->", host_nap, &nap_ms), 0);
+
+	/* 150 ms asleep against a 100 ms wall-clock deadline: stopped after the nap */
+	struct wasm_limits wall = {.deadline_ns = now_ns() + 100 * 1000000ull};
+	wasm_instance *in = inst_of(m, imp, &wall);
+	ck_assert_int_eq(call1(in, "napcount", 300000, 1, NULL, 0), WASM_TRAP_DEADLINE);
+	wasm_instance_free(in);
+
+	/* the same on the thread's CPU clock: the nap is not charged, the count finishes */
+	struct wasm_limits cpu = {.cpu_ns = 100 * 1000000ull};
+	in = inst_of(m, imp, &cpu);
+	ck_assert_int_eq(call1(in, "napcount", 300000, 1, NULL, 0), WASM_OK);
+
+	/* and a guest that spins is stopped once it has used its CPU time */
+	uint64_t c0 = cpu_ns();
+	cpu.cpu_ns = 50 * 1000000ull;
+	wasm_instance_set_limits(in, &cpu);
+	ck_assert_int_eq(wasm_instance_invoke(in, "spin", NULL, 0, NULL, 0), WASM_TRAP_DEADLINE);
+	ck_assert_uint_ge(cpu_ns() - c0, 50 * 1000000ull);
+	wasm_instance_free(in);
+	wasm_imports_free(imp);
+	wasm_module_free(m);
+}
+END_TEST
+
 START_TEST(test_deep_recursion)
 {
 	wasm_module *m = loop_module();
@@ -1045,6 +1106,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_fuel_stops_infinite_loop);
 	tcase_add_test(tc, test_fuel_checked_at_calls);
 	tcase_add_test(tc, test_deadline_stops_infinite_loop);
+	tcase_add_test(tc, test_cpu_deadline);
 	tcase_add_test(tc, test_deep_recursion);
 	tcase_add_test(tc, test_host_functions);
 	tcase_add_test(tc, test_link_errors);
