@@ -5,6 +5,7 @@
  * request on stdin, runs the module as a CGI handler (DESIGN.md "Handler ABI") and prints the
  * HTTP response (500 for a trap, a limit or malformed output, 504 for the deadline; exit 1). Bad
  * usage, an unreadable or invalid module: exit 2. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -265,6 +266,68 @@ static void trim(char **s, char *end)
 		*--end = '\0';
 }
 
+/* Decodes a chunked body (RFC 9112 7.1) in place: the data of every chunk moved to the front
+ * of p, its length in *out. Chunk extensions and trailer fields are read and dropped; the
+ * decoded bytes are never more than the encoded ones, so the moves stay inside p. 0, or -1
+ * with a reason. */
+static int dechunk(char *p, size_t avail, size_t *out, const char **why)
+{
+	char *end = p + avail, *rd = p, *wr = p;
+
+	for (;;) {
+		char *eol = memchr(rd, '\n', (size_t)(end - rd));
+		size_t size = 0;
+		int digits = 0;
+		if (eol == NULL) {
+			*why = "chunked body: unterminated chunk size line";
+			return -1;
+		}
+		for (; rd < eol && isxdigit((unsigned char)*rd); rd++, digits++) {
+			if (size > (SIZE_MAX >> 4)) {
+				*why = "chunked body: chunk size too large";
+				return -1;
+			}
+			size = size << 4 | (size_t)(isdigit((unsigned char)*rd) ? *rd - '0'
+									: (*rd | 0x20) - 'a' + 10);
+		}
+		if (digits == 0 || (rd < eol && *rd != ';' && *rd != '\r' && *rd != ' ' && *rd != '\t')) {
+			*why = "chunked body: malformed chunk size";
+			return -1;
+		}
+		rd = eol + 1;
+		if (size == 0)
+			break;
+		if (size > (size_t)(end - rd)) {
+			*why = "chunked body shorter than its chunk sizes";
+			return -1;
+		}
+		memmove(wr, rd, size);
+		wr += size;
+		rd += size;
+		if (rd < end && *rd == '\r')
+			rd++;
+		if (rd >= end || *rd != '\n') {
+			*why = "chunked body: chunk data not followed by CRLF";
+			return -1;
+		}
+		rd++;
+	}
+	/* trailer fields up to the blank line */
+	for (;;) {
+		char *eol = memchr(rd, '\n', (size_t)(end - rd));
+		if (eol == NULL) {
+			*why = "chunked body: no blank line after the last chunk";
+			return -1;
+		}
+		bool blank = eol == rd || (eol == rd + 1 && *rd == '\r');
+		rd = eol + 1;
+		if (blank)
+			break;
+	}
+	*out = (size_t)(wr - p);
+	return 0;
+}
+
 /* Parses a raw HTTP/1.1 request in place (buf is NUL-terminated). 0, or -1 with a reason. */
 static int parse_http(char *buf, size_t len, struct http_req *r, const char **why)
 {
@@ -320,6 +383,7 @@ static int parse_http(char *buf, size_t len, struct http_req *r, const char **wh
 		p = eol + 1;
 	}
 	size_t avail = (size_t)(end - p);
+	bool chunked = false, has_length = false;
 	r->body = (const uint8_t *)p;
 	r->body_len = 0;
 	for (size_t i = 0; i < r->n_headers; i++) {
@@ -331,13 +395,24 @@ static int parse_http(char *buf, size_t len, struct http_req *r, const char **wh
 				return -1;
 			}
 			r->body_len = (size_t)n;
+			has_length = true;
 		} else if (strcasecmp(h->name, "Transfer-Encoding") == 0) {
-			*why = "chunked request bodies are not supported";
-			return -1;
+			if (strcasecmp(h->value, "chunked") != 0) {
+				*why = "unsupported Transfer-Encoding (only chunked)";
+				return -1;
+			}
+			chunked = true;
 		} else if (strcasecmp(h->name, "Host") == 0 && r->host == NULL) {
 			r->host = (char *)h->value;
 		}
 	}
+	if (chunked && has_length) {
+		/* RFC 9112 6.3: a request with both is a smuggling attempt more often than not */
+		*why = "both Content-Length and Transfer-Encoding";
+		return -1;
+	}
+	if (chunked && dechunk(p, avail, &r->body_len, why) != 0)
+		return -1;
 	/* Absolute-form target: take the authority as the host. */
 	char *t = r->target;
 	if (strncasecmp(t, "http://", 7) == 0 || strncasecmp(t, "https://", 8) == 0) {
