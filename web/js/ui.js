@@ -139,3 +139,23 @@ export function str(v) {
 		return JSON.stringify(v);
 	return String(v);
 }
+
+// A view's refresh loop: later(fn, ms) runs fn after ms unless the view has been left by then;
+// alive() says whether it is still shown (an answer that comes back after leaving is dropped).
+export function poller(ctx) {
+	let timer = null;
+	let alive = true;
+	ctx.onCleanup(() => {
+		alive = false;
+		clearTimeout(timer);
+	});
+	return {
+		alive: () => alive,
+		later(fn, ms) {
+			clearTimeout(timer);
+			if (alive)
+				timer = setTimeout(fn, ms);
+		},
+		cancel: () => clearTimeout(timer),
+	};
+}

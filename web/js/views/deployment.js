@@ -3,7 +3,7 @@
 // promote, abort, roll back), each behind a confirmation. Polls while the rollout is live.
 import { h, replace, route } from '../dom.js';
 import { p } from '../api.js';
-import { badge, confirmAction, guarded, loading, mono, table, when } from '../ui.js';
+import { badge, confirmAction, guarded, loading, mono, poller, table, when } from '../ui.js';
 
 const REFRESH_MS = 1500;
 const LIVE = new Set(['pending', 'running', 'paused']);
@@ -66,18 +66,13 @@ export function deploymentView(ctx) {
 	const body = h('div', { class: 'deployment' }, loading());
 	replace(view, head, body);
 
-	let timer = null;
-	let alive = true;
+	const poll = poller(ctx);
 	let current = null;
-	ctx.onCleanup(() => {
-		alive = false;
-		clearTimeout(timer);
-	});
 
 	async function load() {
-		clearTimeout(timer);
+		poll.cancel();
 		const d = await guarded(() => api.get(path));
-		if (!alive)
+		if (!poll.alive())
 			return;
 		if (d) {
 			current = d;
@@ -85,7 +80,7 @@ export function deploymentView(ctx) {
 		}
 		// Keep polling while the rollout is live, and after a failed poll (the server may be back).
 		if (!d || LIVE.has(d.state))
-			timer = setTimeout(load, REFRESH_MS);
+			poll.later(load, REFRESH_MS);
 	}
 
 	async function act(a) {

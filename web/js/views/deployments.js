@@ -3,7 +3,7 @@
 // confirmation that spells out what will happen.
 import { h, replace, route } from '../dom.js';
 import { p } from '../api.js';
-import { badge, confirmAction, guarded, loading, mono, showError, table, when } from '../ui.js';
+import { badge, confirmAction, guarded, loading, mono, poller, showError, table, when } from '../ui.js';
 
 const LIVE = new Set(['pending', 'running', 'paused']);
 const REFRESH_MS = 3000;
@@ -18,19 +18,14 @@ export function deploymentsView(ctx) {
 		list);
 	// While a rollout is live its row changes state by itself: refresh the history (only the
 	// list: the start form keeps what the operator is typing).
-	let timer = null;
-	let alive = true;
-	ctx.onCleanup(() => {
-		alive = false;
-		clearTimeout(timer);
-	});
+	const poll = poller(ctx);
 	async function load() {
 		const items = await guarded(() => api.list(p('v1', 'tenants', tenant, 'deployments'), {}, 500));
-		if (!alive || items === undefined)
+		if (!poll.alive() || items === undefined)
 			return;
 		render(items);
 		if (items.some((d) => LIVE.has(d.state)))
-			timer = setTimeout(load, REFRESH_MS);
+			poll.later(load, REFRESH_MS);
 	}
 	function render(items) {
 		items.sort((a, b) => String(b.created_at || '').localeCompare(String(a.created_at || '')));

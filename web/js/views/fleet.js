@@ -1,7 +1,7 @@
 // The fleet: one row per PoP, one column per tenant/module, each cell the version the PoP runs.
 // Stale agents (no heartbeat for 3 heartbeat periods) are marked. Refreshes every few seconds.
 import { h, replace } from '../dom.js';
-import { badge, guarded, loading, table, when } from '../ui.js';
+import { badge, guarded, loading, poller, table, when } from '../ui.js';
 
 const HEARTBEAT_SECONDS = 10;
 const STALE_AFTER_MS = 3 * HEARTBEAT_SECONDS * 1000;
@@ -51,20 +51,15 @@ export function fleetView(ctx) {
 			h('p', { class: 'muted' }, 'PoPs × modules: the version each PoP runs. Refreshes every 5 s.')),
 		body);
 
-	let timer = null;
-	let alive = true;
-	ctx.onCleanup(() => {
-		alive = false;
-		clearTimeout(timer);
-	});
+	const poll = poller(ctx);
 
 	async function load() {
 		const pops = await guarded(() => api.list('/v1/pops'));
-		if (!alive)
+		if (!poll.alive())
 			return;
 		if (pops !== undefined)
 			render(pops);
-		timer = setTimeout(load, REFRESH_MS);
+		poll.later(load, REFRESH_MS);
 	}
 
 	function render(pops) {
