@@ -147,6 +147,16 @@ static bool connection_lost(struct api_req *req)
 	return PQstatus(req->db) != CONNECTION_OK;
 }
 
+/* No answer in time: the connection is given up (its answer may still come) and the
+ * statement is not retried, it may have run. */
+static void give_up(struct api_req *req)
+{
+	log_warn("request %s: no answer from the database within %u ms", req->request_id,
+		 deadline_ms(req));
+	mark_broken(req, "08006");
+	api__db_release(req);
+}
+
 /* api_sql_bin with the result format chosen (1: binary cells, e.g. bytea as raw bytes). */
 PGresult *api__sql_fmt(struct api_req *req, const char *sql, int nparams,
 		       const char *const *params, const int *lengths, const int *formats,
@@ -168,12 +178,7 @@ PGresult *api__sql_fmt(struct api_req *req, const char *sql, int nparams,
 		if (r != NULL && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK))
 			return r;
 		if (timeout) {
-			/* No answer in time: the connection is given up (its answer may still come)
-			 * and the statement is not retried, it may have run. */
-			log_warn("request %s: no answer from the database within %u ms", req->request_id,
-				 deadline_ms(req));
-			mark_broken(req, "08006");
-			api__db_release(req);
+			give_up(req);
 			return NULL;
 		}
 		const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -217,10 +222,7 @@ PGresult *api__sql_named(struct api_req *req, const char *name, const char *sql,
 		if (r != NULL && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK))
 			return r;
 		if (timeout) {
-			log_warn("request %s: no answer from the database within %u ms", req->request_id,
-				 deadline_ms(req));
-			mark_broken(req, "08006");
-			api__db_release(req);
+			give_up(req);
 			return NULL;
 		}
 		const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -235,8 +237,7 @@ PGresult *api__sql_named(struct api_req *req, const char *name, const char *sql,
 		st = PQresultStatus(r);
 		PQclear(r);
 		if (timeout) {
-			mark_broken(req, "08006");
-			api__db_release(req);
+			give_up(req);
 			return NULL;
 		}
 		if (st != PGRES_COMMAND_OK)
