@@ -104,41 +104,58 @@ void agt_stats_drain(struct agt_stats *s, uint64_t *out_requests, uint64_t *out_
 	*out_p99_ms = agt_stats_p99(fine);
 }
 
-bool agt_stats_prometheus(struct buf *b)
+/* One family at a time: the exposition format wants every sample of a
+ * family in one group right after its HELP and TYPE lines, so the module
+ * list is walked once per family. */
+static bool prom_counters(struct buf *b, const char *name, bool errors)
 {
 	bool ok = true;
 
-	ok = ok && buf_puts(b, "# HELP edge_agent_requests_total Edge requests per module.\n"
-			       "# TYPE edge_agent_requests_total counter\n"
-			       "# HELP edge_agent_errors_total Edge requests that ended in a 5xx.\n"
-			       "# TYPE edge_agent_errors_total counter\n"
-			       "# HELP edge_agent_request_seconds Edge request latency per module.\n"
-			       "# TYPE edge_agent_request_seconds histogram\n");
-	pthread_mutex_lock(&stats_lock);
-	for (struct agt_stats *s = stats_head; ok && s != NULL; s = s->next) {
-		uint64_t cum = 0;
-		const char *t = s->tenant, *m = s->module;
+	for (struct agt_stats *s = stats_head; ok && s != NULL; s = s->next)
+		ok = buf_printf(b, "%s{tenant=\"%s\",module=\"%s\"} %llu\n", name, s->tenant,
+				s->module,
+				(unsigned long long)atomic_load(errors ? &s->errors : &s->requests));
+	return ok;
+}
 
-		ok = ok && buf_printf(b, "edge_agent_requests_total{tenant=\"%s\",module=\"%s\"} %llu\n",
-				      t, m, (unsigned long long)atomic_load(&s->requests));
-		ok = ok && buf_printf(b, "edge_agent_errors_total{tenant=\"%s\",module=\"%s\"} %llu\n",
-				      t, m, (unsigned long long)atomic_load(&s->errors));
-		for (int i = 0; ok && i <= AGT_PROM_BUCKETS; i++) {
-			cum += atomic_load(&s->prom[i]);
-			if (i < AGT_PROM_BUCKETS)
-				ok = buf_printf(b,
-						"edge_agent_request_seconds_bucket{tenant=\"%s\",module=\"%s\",le=\"%g\"} %llu\n",
-						t, m, prom_bounds[i], (unsigned long long)cum);
-			else
-				ok = buf_printf(b,
-						"edge_agent_request_seconds_bucket{tenant=\"%s\",module=\"%s\",le=\"+Inf\"} %llu\n",
-						t, m, (unsigned long long)cum);
-		}
-		ok = ok && buf_printf(b, "edge_agent_request_seconds_sum{tenant=\"%s\",module=\"%s\"} %.6f\n",
-				      t, m, (double)atomic_load(&s->lat_sum_us) / 1e6);
-		ok = ok && buf_printf(b, "edge_agent_request_seconds_count{tenant=\"%s\",module=\"%s\"} %llu\n",
-				      t, m, (unsigned long long)cum);
+static bool prom_histogram(struct buf *b, const struct agt_stats *s)
+{
+	const char *t = s->tenant, *m = s->module;
+	uint64_t cum = 0;
+	bool ok = true;
+
+	for (int i = 0; ok && i < AGT_PROM_BUCKETS; i++) {
+		cum += atomic_load(&s->prom[i]);
+		ok = buf_printf(b,
+				"edge_agent_request_seconds_bucket{tenant=\"%s\",module=\"%s\",le=\"%g\"} %llu\n",
+				t, m, prom_bounds[i], (unsigned long long)cum);
 	}
+	cum += atomic_load(&s->prom[AGT_PROM_BUCKETS]);
+	ok = ok && buf_printf(b,
+			      "edge_agent_request_seconds_bucket{tenant=\"%s\",module=\"%s\",le=\"+Inf\"} %llu\n",
+			      t, m, (unsigned long long)cum);
+	ok = ok && buf_printf(b, "edge_agent_request_seconds_sum{tenant=\"%s\",module=\"%s\"} %.6f\n",
+			      t, m, (double)atomic_load(&s->lat_sum_us) / 1e6);
+	ok = ok && buf_printf(b, "edge_agent_request_seconds_count{tenant=\"%s\",module=\"%s\"} %llu\n",
+			      t, m, (unsigned long long)cum);
+	return ok;
+}
+
+bool agt_stats_prometheus(struct buf *b)
+{
+	bool ok;
+
+	pthread_mutex_lock(&stats_lock);
+	ok = buf_puts(b, "# HELP edge_agent_requests_total Edge requests per module.\n"
+			 "# TYPE edge_agent_requests_total counter\n");
+	ok = ok && prom_counters(b, "edge_agent_requests_total", false);
+	ok = ok && buf_puts(b, "# HELP edge_agent_errors_total Edge requests that ended in a 5xx.\n"
+			       "# TYPE edge_agent_errors_total counter\n");
+	ok = ok && prom_counters(b, "edge_agent_errors_total", true);
+	ok = ok && buf_puts(b, "# HELP edge_agent_request_seconds Edge request latency per module.\n"
+			       "# TYPE edge_agent_request_seconds histogram\n");
+	for (struct agt_stats *s = stats_head; ok && s != NULL; s = s->next)
+		ok = prom_histogram(b, s);
 	pthread_mutex_unlock(&stats_lock);
 	return ok;
 }

@@ -284,6 +284,10 @@ START_TEST(health_ready_metrics)
 	ck_assert_ptr_nonnull(strstr(r.body, "edgeplane_http_request_duration_seconds_bucket{method=\"GET\",route=\"/readyz\",le=\"+Inf\"}"));
 	ck_assert_ptr_nonnull(strstr(r.body, "edgeplane_db_pool_connections{state=\"in_use\"}"));
 	ck_assert_ptr_nonnull(strstr(r.body, "edgeplane_db_pool_connections{state=\"idle\"}"));
+	{
+		const char *why = th_prom_check(r.body);
+		ck_assert_msg(why == NULL, "metrics: %s", why);
+	}
 	th_resp_free(&r);
 }
 END_TEST

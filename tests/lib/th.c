@@ -475,6 +475,56 @@ const char *th_cp_url(const struct th_cp *cp, const char *path)
 	return out;
 }
 
+/* Is sample name `n` (length len) part of family `fam` of type `type`? */
+static bool prom_in_family(const char *n, size_t len, const char *fam, const char *type)
+{
+	size_t fl = strlen(fam);
+	static const char *const hist[] = {"_bucket", "_sum", "_count"};
+
+	if (len == fl && strncmp(n, fam, fl) == 0)
+		return true;
+	if (strcmp(type, "histogram") != 0 || len <= fl || strncmp(n, fam, fl) != 0)
+		return false;
+	for (size_t i = 0; i < sizeof(hist) / sizeof(hist[0]); i++)
+		if (len - fl == strlen(hist[i]) && strncmp(n + fl, hist[i], len - fl) == 0)
+			return true;
+	return false;
+}
+
+const char *th_prom_check(const char *text)
+{
+	static char why[512];
+	char fam[128] = "", type[32] = "", seen[8192] = " ";
+
+	for (const char *l = text; *l != '\0';) {
+		const char *eol = strchr(l, '\n');
+		size_t ll = eol != NULL ? (size_t)(eol - l) : strlen(l);
+
+		if (ll > 7 && strncmp(l, "# TYPE ", 7) == 0) {
+			char key[160];
+
+			if (sscanf(l + 7, "%127s %31s", fam, type) != 2)
+				return "a TYPE line without a name and a type";
+			snprintf(key, sizeof(key), " %s ", fam);
+			if (strstr(seen, key) != NULL) {
+				snprintf(why, sizeof(why), "family %s declared twice", fam);
+				return why;
+			}
+			strncat(seen, key + 1, sizeof(seen) - strlen(seen) - 1);
+		} else if (ll > 0 && l[0] != '#') {
+			size_t nl = strcspn(l, "{ ");
+
+			if (fam[0] == '\0' || !prom_in_family(l, nl, fam, type)) {
+				snprintf(why, sizeof(why), "sample %.*s is not under its family (last TYPE: %s)",
+					 (int)nl, l, fam[0] != '\0' ? fam : "none");
+				return why;
+			}
+		}
+		l += ll + (eol != NULL);
+	}
+	return NULL;
+}
+
 int th_main(Suite *s)
 {
 	SRunner *sr = srunner_create(s);

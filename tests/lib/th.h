@@ -79,6 +79,11 @@ void th_cp_stop(struct th_cp *cp);
 /* "<cp url><path>" in a static rotating buffer. */
 const char *th_cp_url(const struct th_cp *cp, const char *path);
 
+/* Checks Prometheus text: every sample belongs to the family of the TYPE line above it
+ * (histograms: NAME_bucket, _sum, _count) and no family appears twice. NULL when it holds,
+ * else what is wrong (static buffer). */
+const char *th_prom_check(const char *text);
+
 /* Runs every test of s (takes ownership of s) and returns the exit code for main(): 0 when
  * all passed, 1 otherwise. */
 int th_main(Suite *s);

@@ -691,6 +691,11 @@ START_TEST(stderr_body_limit_admin_and_ports)
 	ck_assert_ptr_nonnull(strstr(r.body, "edge_agent_request_seconds_bucket{tenant=\"acme\",module=\"echo\",le=\"+Inf\"} 2\n"));
 	ck_assert_msg(strstr(r.body, "edge_agent_generation 2\n") != NULL, "metrics: %.600s", r.body);
 	ck_assert_ptr_nonnull(strstr(r.body, "edge_agent_last_sync_timestamp_seconds "));
+	{
+		/* Two modules: each family's samples still form one group. */
+		const char *why = th_prom_check(r.body);
+		ck_assert_msg(why == NULL, "metrics: %s", why);
+	}
 	th_resp_free(&r);
 
 	/* A second agent on the same listeners must fail, not share the port. */
