@@ -288,7 +288,8 @@ static void sec_import(struct rt_rd *r, wasm_module *m)
 			break;
 		case RT_EXT_MEMORY:
 			rd_limits(r, &im->mem, RT_MAX_PAGES, "memory");
-			m->nmem_imports++;
+			if (m->nmem_imports++ > 0)
+				rt__fail(r, "multiple memories");
 			break;
 		case RT_EXT_GLOBAL:
 			rd_globaltype(r, &im->global);
