@@ -65,7 +65,8 @@ static bool utf8_valid(const uint8_t *s, size_t n)
 	return true;
 }
 
-static char *rd_name(struct rt_rd *r)
+/* A name, malloc'ed and NUL-terminated; its byte length (NULs included) in *out_len. */
+static char *rd_name(struct rt_rd *r, uint32_t *out_len)
 {
 	uint32_t n = rt__rd_u32(r);
 	if (n > (size_t)(r->end - r->p))
@@ -75,6 +76,7 @@ static char *rd_name(struct rt_rd *r)
 	char *s = xcalloc(r, (size_t)n + 1, 1);
 	memcpy(s, r->p, n);
 	r->p += n;
+	*out_len = n;
 	return s;
 }
 
@@ -272,8 +274,8 @@ static void sec_import(struct rt_rd *r, wasm_module *m)
 	m->nimports = n;
 	for (uint32_t i = 0; i < n; i++) {
 		struct rt_import *im = &m->imports[i];
-		im->module = rd_name(r);
-		im->name = rd_name(r);
+		im->module = rd_name(r, &im->module_len);
+		im->name = rd_name(r, &im->name_len);
 		im->kind = rt__rd_u8(r);
 		switch (im->kind) {
 		case RT_EXT_FUNC:
@@ -376,9 +378,15 @@ static void sec_global(struct rt_rd *r, wasm_module *m)
 	}
 }
 
+/* Orders exports by name bytes (length first), so equal names end up side by side. */
 static int cmp_names(const void *a, const void *b)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	const struct rt_export *x = *(const struct rt_export *const *)a;
+	const struct rt_export *y = *(const struct rt_export *const *)b;
+
+	if (x->name_len != y->name_len)
+		return x->name_len < y->name_len ? -1 : 1;
+	return memcmp(x->name, y->name, x->name_len);
 }
 
 static void sec_export(struct rt_rd *r, wasm_module *m)
@@ -387,7 +395,7 @@ static void sec_export(struct rt_rd *r, wasm_module *m)
 	m->exports = xcalloc(r, n, sizeof *m->exports);
 	for (uint32_t i = 0; i < n; i++) {
 		struct rt_export *e = &m->exports[i];
-		e->name = rd_name(r);
+		e->name = rd_name(r, &e->name_len);
 		m->nexports = i + 1;
 		e->kind = rt__rd_u8(r);
 		e->idx = rt__rd_u32(r);
@@ -409,14 +417,14 @@ static void sec_export(struct rt_rd *r, wasm_module *m)
 	}
 	/* duplicate names: sort a copy of the name pointers (n log n, not n^2) */
 	if (n > 1) {
-		const char **names = xcalloc(r, n, sizeof *names);
+		const struct rt_export **names = xcalloc(r, n, sizeof *names);
 		for (uint32_t i = 0; i < n; i++)
-			names[i] = m->exports[i].name;
+			names[i] = &m->exports[i];
 		qsort(names, n, sizeof *names, cmp_names);
 		for (uint32_t i = 1; i < n; i++)
-			if (strcmp(names[i - 1], names[i]) == 0) {
+			if (cmp_names(&names[i - 1], &names[i]) == 0) {
 				char dup[64];
-				snprintf(dup, sizeof dup, "%s", names[i]);
+				snprintf(dup, sizeof dup, "%s", names[i]->name);
 				free(names);
 				rt__fail(r, "duplicate export name \"%s\"", dup);
 			}
@@ -643,8 +651,8 @@ wasm_module *wasm_module_load(const uint8_t *bytes, size_t len, char *err, size_
 		r->end = send;
 		r->section = section_name(id);
 		if (id == 0) {
-			char *name = rd_name(r);
-			free(name);
+			uint32_t len;
+			free(rd_name(r, &len));
 			r->p = send;
 		} else {
 			if (rank <= last)
@@ -753,27 +761,40 @@ const char *wasm_module_import_name(const wasm_module *m, uint32_t i, const char
 	return m->imports[i].name;
 }
 
-int wasm_module_export_signature(const wasm_module *m, const char *name, char *buf, size_t buflen)
+const struct rt_export *rt__find_export(const wasm_module *m, const char *name, size_t len)
+{
+	for (uint32_t i = 0; i < m->nexports; i++)
+		if (rt__name_is(m->exports[i].name, m->exports[i].name_len, name, len))
+			return &m->exports[i];
+	return NULL;
+}
+
+int wasm_module_export_signature_n(const wasm_module *m, const char *name, size_t name_len,
+				   char *buf, size_t buflen)
 {
 	static const char letters[256] = {[WASM_I32] = 'i', [WASM_I64] = 'I', [WASM_F32] = 'f',
 					  [WASM_F64] = 'F', [WASM_FUNCREF] = 'r',
 					  [WASM_EXTERNREF] = 'x'};
-	for (uint32_t i = 0; i < m->nexports; i++) {
-		if (m->exports[i].kind != RT_EXT_FUNC || strcmp(m->exports[i].name, name) != 0)
-			continue;
-		const struct rt_functype *t = &m->types[m->func_type[m->exports[i].idx]];
-		size_t need = (size_t)t->nparams + t->nresults + 3;
-		if (buflen < need)
-			return -1;
-		size_t k = 0;
-		for (uint32_t j = 0; j < t->nparams; j++)
-			buf[k++] = letters[t->types[j]];
-		buf[k++] = '-';
-		buf[k++] = '>';
-		for (uint32_t j = 0; j < t->nresults; j++)
-			buf[k++] = letters[t->types[t->nparams + j]];
-		buf[k] = 0;
-		return 0;
-	}
-	return -1;
+	const struct rt_export *e = rt__find_export(m, name, name_len);
+
+	if (e == NULL || e->kind != RT_EXT_FUNC)
+		return -1;
+	const struct rt_functype *t = &m->types[m->func_type[e->idx]];
+	size_t need = (size_t)t->nparams + t->nresults + 3;
+	if (buflen < need)
+		return -1;
+	size_t k = 0;
+	for (uint32_t j = 0; j < t->nparams; j++)
+		buf[k++] = letters[t->types[j]];
+	buf[k++] = '-';
+	buf[k++] = '>';
+	for (uint32_t j = 0; j < t->nresults; j++)
+		buf[k++] = letters[t->types[t->nparams + j]];
+	buf[k] = 0;
+	return 0;
+}
+
+int wasm_module_export_signature(const wasm_module *m, const char *name, char *buf, size_t buflen)
+{
+	return wasm_module_export_signature_n(m, name, strlen(name), buf, buflen);
 }

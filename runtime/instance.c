@@ -184,14 +184,6 @@ int wasm_imports_add_instance(wasm_imports *imp, const char *module, wasm_instan
 	return 0;
 }
 
-static const struct rt_export *find_export(const wasm_module *m, const char *name)
-{
-	for (uint32_t i = 0; i < m->nexports; i++)
-		if (strcmp(m->exports[i].name, name) == 0)
-			return &m->exports[i];
-	return NULL;
-}
-
 /* ---- Limits ----------------------------------------------------------------------------- */
 
 static uint64_t now_ns(clockid_t id)
@@ -364,9 +356,11 @@ static wasm_instance *find_inst_export(const wasm_imports *imp, const struct rt_
 	if (!imp)
 		return NULL;
 	for (size_t i = imp->ninsts; i-- > 0;) {
-		if (strcmp(imp->insts[i].module, im->module) != 0)
+		const char *mod = imp->insts[i].module;
+
+		if (!rt__name_is(im->module, im->module_len, mod, strlen(mod)))
 			continue;
-		const struct rt_export *e = find_export(imp->insts[i].inst->m, im->name);
+		const struct rt_export *e = rt__find_export(imp->insts[i].inst->m, im->name, im->name_len);
 		if (e) {
 			*out = e;
 			return imp->insts[i].inst;
@@ -395,7 +389,8 @@ static wasm_trap resolve_imports(wasm_instance *inst, const wasm_imports *imp, s
 		if (im->kind == RT_EXT_FUNC && imp) {
 			for (size_t k = 0; k < imp->nfuncs; k++) {
 				struct imp_func *hf = imp->funcs[k];
-				if (strcmp(hf->module, im->module) == 0 && strcmp(hf->name, im->name) == 0) {
+				if (rt__name_is(im->module, im->module_len, hf->module, strlen(hf->module)) &&
+				    rt__name_is(im->name, im->name_len, hf->name, strlen(hf->name))) {
 					if (!rt__functype_eq(&hf->type, &m->types[im->type]))
 						return link_fail(lc, im, "incompatible import type");
 					/* Copy the closure: the instance may outlive the import set. The
@@ -659,8 +654,15 @@ wasm_trap wasm_instance_create(const wasm_module *m, const wasm_imports *imp,
 wasm_trap wasm_instance_invoke(wasm_instance *inst, const char *name, const wasm_value *args,
 			       size_t nargs, wasm_value *results, size_t nresults)
 {
+	return wasm_instance_invoke_n(inst, name, strlen(name), args, nargs, results, nresults);
+}
+
+wasm_trap wasm_instance_invoke_n(wasm_instance *inst, const char *name, size_t name_len,
+				 const wasm_value *args, size_t nargs, wasm_value *results,
+				 size_t nresults)
+{
 	inst->errmsg[0] = 0;
-	const struct rt_export *e = find_export(inst->m, name);
+	const struct rt_export *e = rt__find_export(inst->m, name, name_len);
 	if (!e || e->kind != RT_EXT_FUNC)
 		return wasm_instance_trapf(inst, WASM_TRAP_BAD_CALL, "no exported function \"%s\"", name);
 	struct rt_func *f = inst->funcs[e->idx];
@@ -686,7 +688,7 @@ wasm_trap wasm_instance_invoke(wasm_instance *inst, const char *name, const wasm
 int wasm_instance_global_get(const wasm_instance *inst, const char *name, wasm_value *out,
 			     wasm_valtype *out_type)
 {
-	const struct rt_export *e = find_export(inst->m, name);
+	const struct rt_export *e = rt__find_export(inst->m, name, strlen(name));
 	if (!e || e->kind != RT_EXT_GLOBAL)
 		return -1;
 	*out = inst->globals[e->idx]->v;

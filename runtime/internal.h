@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "runtime/wasm.h"
 
@@ -50,8 +51,11 @@ struct rt_constexpr {
 	uint32_t idx; /* global or function index */
 };
 
+/* Wasm names are byte strings that may hold NUL: each is kept with its length (and
+ * NUL-terminated as well, for messages). */
 struct rt_import {
 	char *module, *name;
+	uint32_t module_len, name_len;
 	uint8_t kind;
 	uint32_t type; /* RT_EXT_FUNC: type index */
 	struct rt_tabletype table;
@@ -61,6 +65,7 @@ struct rt_import {
 
 struct rt_export {
 	char *name;
+	uint32_t name_len;
 	uint8_t kind;
 	uint32_t idx;
 };
@@ -255,6 +260,8 @@ wasm_trap rt__fuel_slow(wasm_instance *inst);
 int64_t rt__memory_grow(struct rt_memory *mem, uint32_t delta);
 int64_t rt__table_grow(struct rt_table *t, uint32_t delta, void *init);
 bool rt__functype_eq(const struct rt_functype *a, const struct rt_functype *b);
+/* The export named by the bytes name[0..len), or NULL. */
+const struct rt_export *rt__find_export(const wasm_module *m, const char *name, size_t len);
 void *rt__constexpr_ref(wasm_instance *inst, const struct rt_constexpr *ce);
 struct rt_stack *rt__stack_get(void);
 void rt__stack_put(struct rt_stack *s);
@@ -356,5 +363,11 @@ enum {
 	OP_ACC = 0x400,
 	OP_COUNT = 0x800
 };
+
+/* Is the Wasm name (s, len) the byte string q[0..qlen)? */
+static inline bool rt__name_is(const char *s, uint32_t len, const char *q, size_t qlen)
+{
+	return len == qlen && memcmp(s, q, qlen) == 0;
+}
 
 #endif

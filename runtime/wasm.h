@@ -92,6 +92,9 @@ const char *wasm_module_import_name(const wasm_module *m, uint32_t i, const char
 /* Signature of the exported function `name` as a signature string (see top of file) written to
  * buf[0..buflen). Returns 0, or -1 if there is no such function export or buf is too small. */
 int wasm_module_export_signature(const wasm_module *m, const char *name, char *buf, size_t buflen);
+/* The same for a name given as bytes (a Wasm name may hold NUL bytes). */
+int wasm_module_export_signature_n(const wasm_module *m, const char *name, size_t name_len,
+				   char *buf, size_t buflen);
 
 /* ---- Imports ---------------------------------------------------------------------------- */
 
@@ -156,6 +159,10 @@ void wasm_instance_free(wasm_instance *inst);
  * whatever the guest had written), but a guest that trapped should normally be discarded. */
 wasm_trap wasm_instance_invoke(wasm_instance *inst, const char *name, const wasm_value *args,
 			       size_t nargs, wasm_value *results, size_t nresults);
+/* The same for a name given as bytes name[0..name_len) (a Wasm name may hold NUL bytes). */
+wasm_trap wasm_instance_invoke_n(wasm_instance *inst, const char *name, size_t name_len,
+				 const wasm_value *args, size_t nargs, wasm_value *results,
+				 size_t nresults);
 
 /* Reads exported global `name` into *out (and its type into *out_type if not NULL). 0 or -1. */
 int wasm_instance_global_get(const wasm_instance *inst, const char *name, wasm_value *out,

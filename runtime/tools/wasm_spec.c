@@ -249,7 +249,10 @@ static int do_action(struct run *r, json_t *act, wasm_value *res, size_t *nres, 
 {
 	const char *type = json_string_value(json_object_get(act, "type"));
 	const char *modname = json_string_value(json_object_get(act, "module"));
-	const char *field = json_string_value(json_object_get(act, "field"));
+	/* A field is a Wasm name: it may hold NUL bytes (names.wast), hence its length. */
+	json_t *jfield = json_object_get(act, "field");
+	const char *field = json_string_value(jfield);
+	size_t field_len = json_string_length(jfield);
 	wasm_instance *inst = lookup(r, modname);
 	*out_inst = inst;
 	if (!type || !field) {
@@ -290,7 +293,8 @@ static int do_action(struct run *r, json_t *act, wasm_value *res, size_t *nres, 
 	char sig[256];
 	/* the number of results comes from the export's signature */
 	size_t nr = 0;
-	if (wasm_module_export_signature(wasm_instance_module(inst), field, sig, sizeof sig) != 0) {
+	if (wasm_module_export_signature_n(wasm_instance_module(inst), field, field_len, sig,
+					   sizeof sig) != 0) {
 		snprintf(err, errlen, "no exported function %s", field);
 		return -1;
 	}
@@ -298,7 +302,7 @@ static int do_action(struct run *r, json_t *act, wasm_value *res, size_t *nres, 
 	struct wasm_limits lim = {0};
 	lim.deadline_ns = now_ns() + ACTION_TIMEOUT_NS;
 	wasm_instance_set_limits(inst, &lim);
-	wasm_trap t = wasm_instance_invoke(inst, field, a, na, res, nr);
+	wasm_trap t = wasm_instance_invoke_n(inst, field, field_len, a, na, res, nr);
 	*nres = nr;
 	if (t != WASM_OK)
 		snprintf(err, errlen, "%s: %s", wasm_trap_name(t), wasm_instance_errmsg(inst));
@@ -603,7 +607,7 @@ static void run_command(struct run *r, json_t *c)
 static int run_file(const char *path, long *tp, long *tf, long *ts)
 {
 	json_error_t jerr;
-	json_t *root = json_load_file(path, 0, &jerr);
+	json_t *root = json_load_file(path, JSON_ALLOW_NUL, &jerr);
 	struct run r;
 	memset(&r, 0, sizeof r);
 	char dir[4096];

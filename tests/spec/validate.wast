@@ -17,3 +17,25 @@
   (func (export "sizes") (result i32 i32 i32)
     (table.size 0) (table.size 1) (table.size 2)))
 (assert_return (invoke "sizes") (i32.const 10) (i32.const 2) (i32.const 3))
+
+;; Names are byte strings: a NUL inside one is part of it. Two exports that differ only after
+;; a NUL are distinct (not duplicates), and an import whose name holds a NUL does not match a
+;; shorter host name.
+(module
+  (func (export "a\00x") (result i32) (i32.const 1))
+  (func (export "a\00y") (result i32) (i32.const 2))
+  (func (export "a") (result i32) (i32.const 3))
+  (func (export "\00") (result i32) (i32.const 4)))
+(assert_return (invoke "a\00x") (i32.const 1))
+(assert_return (invoke "a\00y") (i32.const 2))
+(assert_return (invoke "a") (i32.const 3))
+(assert_return (invoke "\00") (i32.const 4))
+(assert_invalid
+  (module (func (export "a\00x")) (func (export "a\00x")))
+  "duplicate export name")
+(assert_unlinkable
+  (module (import "spectest" "print_i32\00" (func (param i32))))
+  "unknown import")
+(assert_unlinkable
+  (module (import "spectest\00" "print_i32" (func (param i32))))
+  "unknown import")
