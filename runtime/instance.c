@@ -16,12 +16,14 @@
 
 struct imp_func {
 	char *module, *name;
+	size_t module_len, name_len; /* kept so that linking compares lengths first */
 	struct rt_functype type;
 	struct rt_func fn;
 };
 
 struct imp_inst {
 	char *module;
+	size_t module_len;
 	wasm_instance *inst;
 };
 
@@ -130,6 +132,8 @@ int wasm_imports_add_func(wasm_imports *imp, const char *module, const char *nam
 	f->name = strdup(name);
 	if (!f->module || !f->name)
 		goto fail;
+	f->module_len = strlen(module);
+	f->name_len = strlen(name);
 	f->fn.type = &f->type;
 	f->fn.host = fn;
 	f->fn.user = user;
@@ -179,6 +183,7 @@ int wasm_imports_add_instance(wasm_imports *imp, const char *module, wasm_instan
 	if (!s)
 		return -1;
 	imp->insts[imp->ninsts].module = s;
+	imp->insts[imp->ninsts].module_len = strlen(s);
 	imp->insts[imp->ninsts].inst = inst;
 	imp->ninsts++;
 	return 0;
@@ -356,9 +361,8 @@ static wasm_instance *find_inst_export(const wasm_imports *imp, const struct rt_
 	if (!imp)
 		return NULL;
 	for (size_t i = imp->ninsts; i-- > 0;) {
-		const char *mod = imp->insts[i].module;
-
-		if (!rt__name_is(im->module, im->module_len, mod, strlen(mod)))
+		if (!rt__name_is(im->module, im->module_len, imp->insts[i].module,
+				 imp->insts[i].module_len))
 			continue;
 		const struct rt_export *e = rt__find_export(imp->insts[i].inst->m, im->name, im->name_len);
 		if (e) {
@@ -389,8 +393,8 @@ static wasm_trap resolve_imports(wasm_instance *inst, const wasm_imports *imp, s
 		if (im->kind == RT_EXT_FUNC && imp) {
 			for (size_t k = 0; k < imp->nfuncs; k++) {
 				struct imp_func *hf = imp->funcs[k];
-				if (rt__name_is(im->module, im->module_len, hf->module, strlen(hf->module)) &&
-				    rt__name_is(im->name, im->name_len, hf->name, strlen(hf->name))) {
+				if (rt__name_is(im->module, im->module_len, hf->module, hf->module_len) &&
+				    rt__name_is(im->name, im->name_len, hf->name, hf->name_len)) {
 					if (!rt__functype_eq(&hf->type, &m->types[im->type]))
 						return link_fail(lc, im, "incompatible import type");
 					/* Copy the closure: the instance may outlive the import set. The
