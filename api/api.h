@@ -241,6 +241,11 @@ struct api_page {
 /* Reads ?limit= and ?cursor=. Returns false after a 400 problem for a limit that is not an
  * integer in 1..500 or a cursor that is not one this API issued. */
 bool api_page_parse(struct api_req *req, struct api_page *out);
+/* For the logs that only grow (audit, deployments), where a reader wants the newest rows:
+ * reads ?order=asc|desc (default asc) into *desc. With desc the page holds rows with key <
+ * pg->after, newest first; without a cursor pg->after becomes INT64_MAX. Returns false after a
+ * 400 problem for any other value. */
+bool api_page_order(struct api_req *req, struct api_page *pg, bool *desc);
 /* 200 {"items": items, "next_cursor": cursor or null}; next_after < 0 means no more pages.
  * Takes the reference to items. */
 void api_reply_page_take(struct api_req *req, json_t *items, int64_t next_after);

@@ -60,7 +60,9 @@ static void list_audit(struct api_req *req)
 	char after[32], limit[16], tid[37];
 	PGresult *r;
 
-	if (!api_page_parse(req, &pg))
+	bool desc;
+
+	if (!api_page_parse(req, &pg) || !api_page_order(req, &pg, &desc))
 		return;
 	if (tenant != NULL && !api_is_slug(tenant)) {
 		api_reply_problem(req, 400, "tenant must be a tenant slug");
@@ -100,20 +102,21 @@ static void list_audit(struct api_req *req)
 	snprintf(after, sizeof after, "%lld", (long long)pg.after);
 	snprintf(limit, sizeof limit, "%d", pg.limit + 1);
 	const char *p[] = {after, limit, tenant_id, action, actor, target, rid, since, until};
-	r = api_sql(req,
-		    "SELECT a.seq, " API_RFC3339("a.at") ", a.actor_token_id, a.actor_name, t.slug,"
-		    "       a.action, a.target, a.request_id, a.detail::text"
-		    "  FROM audit_log a LEFT JOIN tenants t ON t.id = a.tenant_id"
-		    " WHERE a.seq > $1"
-		    "   AND ($3::uuid IS NULL OR a.tenant_id = $3::uuid)"
-		    "   AND ($4::text IS NULL OR a.action = $4)"
-		    "   AND ($5::uuid IS NULL OR a.actor_token_id = $5::uuid)"
-		    "   AND ($6::text IS NULL OR a.target = $6)"
-		    "   AND ($7::text IS NULL OR a.request_id = $7)"
-		    "   AND ($8::timestamptz IS NULL OR a.at >= $8::timestamptz)"
-		    "   AND ($9::timestamptz IS NULL OR a.at < $9::timestamptz)"
-		    " ORDER BY a.seq LIMIT $2",
-		    9, p);
+#define AUDIT_SQL(CMP, DIR)                                                                  \
+	"SELECT a.seq, " API_RFC3339("a.at") ", a.actor_token_id, a.actor_name, t.slug,"     \
+	"       a.action, a.target, a.request_id, a.detail::text"                             \
+	"  FROM audit_log a LEFT JOIN tenants t ON t.id = a.tenant_id"                       \
+	" WHERE a.seq " CMP " $1"                                                             \
+	"   AND ($3::uuid IS NULL OR a.tenant_id = $3::uuid)"                                 \
+	"   AND ($4::text IS NULL OR a.action = $4)"                                          \
+	"   AND ($5::uuid IS NULL OR a.actor_token_id = $5::uuid)"                            \
+	"   AND ($6::text IS NULL OR a.target = $6)"                                          \
+	"   AND ($7::text IS NULL OR a.request_id = $7)"                                      \
+	"   AND ($8::timestamptz IS NULL OR a.at >= $8::timestamptz)"                         \
+	"   AND ($9::timestamptz IS NULL OR a.at < $9::timestamptz)"                          \
+	" ORDER BY a.seq " DIR " LIMIT $2"
+	r = api_sql(req, desc ? AUDIT_SQL("<", "DESC") : AUDIT_SQL(">", "ASC"), 9, p);
+#undef AUDIT_SQL
 	if (r == NULL) {
 		if (strncmp(api_sql_state(req), "22", 2) == 0)
 			api_reply_problem(req, 400, "a filter value is not valid");

@@ -560,7 +560,9 @@ static void list_deployments(struct api_req *req)
 	PGresult *r;
 	int n;
 
-	if (!api_page_parse(req, &pg))
+	bool desc;
+
+	if (!api_page_parse(req, &pg) || !api_page_order(req, &pg, &desc))
 		return;
 	if (state != NULL && sch_dep_state_parse(state) < 0) {
 		api_reply_problem(req, 400, "unknown state '%s'", state);
@@ -569,13 +571,16 @@ static void list_deployments(struct api_req *req)
 	snprintf(after, sizeof after, "%lld", (long long)pg.after);
 	snprintf(lim, sizeof lim, "%d", pg.limit + 1);
 	const char *p[5] = {api_tenant_id(req), after, lim, module, state};
-	r = api_sql(req, "SELECT d.id, m.name, d.from_version, d.to_version, d.state, d.current_wave,"
-			 " d.reason, " SCH_SQL_RFC3339("d.created_at") ", " SCH_SQL_RFC3339("d.updated_at")
-			 ", d.strategy::text, d.seq"
-			 " FROM deployments d JOIN modules m ON m.id = d.module_id"
-			 " WHERE d.tenant_id = $1::uuid AND d.seq > $2::bigint"
-			 " AND ($4::text IS NULL OR m.name = $4) AND ($5::text IS NULL OR d.state = $5)"
-			 " ORDER BY d.seq LIMIT $3::int", 5, p);
+#define DEPLOYMENTS_SQL(CMP, DIR)                                                            \
+	"SELECT d.id, m.name, d.from_version, d.to_version, d.state, d.current_wave,"       \
+	" d.reason, " SCH_SQL_RFC3339("d.created_at") ", " SCH_SQL_RFC3339("d.updated_at")  \
+	", d.strategy::text, d.seq"                                                          \
+	" FROM deployments d JOIN modules m ON m.id = d.module_id"                           \
+	" WHERE d.tenant_id = $1::uuid AND d.seq " CMP " $2::bigint"                         \
+	" AND ($4::text IS NULL OR m.name = $4) AND ($5::text IS NULL OR d.state = $5)"     \
+	" ORDER BY d.seq " DIR " LIMIT $3::int"
+	r = api_sql(req, desc ? DEPLOYMENTS_SQL("<", "DESC") : DEPLOYMENTS_SQL(">", "ASC"), 5, p);
+#undef DEPLOYMENTS_SQL
 	if (r == NULL) {
 		api_reply_sql_error(req);
 		return;

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,20 @@ bool api_page_parse(struct api_req *req, struct api_page *out)
 		api_reply_problem(req, 400, "cursor is not valid (use next_cursor of a previous page)");
 		return false;
 	}
+	return true;
+}
+
+bool api_page_order(struct api_req *req, struct api_page *pg, bool *desc)
+{
+	const char *o = api_query(req, "order");
+
+	*desc = o != NULL && strcmp(o, "desc") == 0;
+	if (o != NULL && !*desc && strcmp(o, "asc") != 0) {
+		api_reply_problem(req, 400, "order must be asc or desc");
+		return false;
+	}
+	if (*desc && pg->after < 0)
+		pg->after = INT64_MAX;
 	return true;
 }
 

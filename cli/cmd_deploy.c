@@ -498,10 +498,11 @@ CLI_CMD(cli_deployments_list)
 		return CLI_EXIT_USAGE;
 	/* The server filters (so --limit counts this module's deployments), and so does the loop
 	 * below, which keeps the option exact against a server that ignores the parameter. */
+	/* Newest first, so that --limit N shows the latest N. */
 	if (module != NULL)
-		path = cli_path("/v1/tenants/%s/deployments?module=%s", ctx->tenant, module);
+		path = cli_path("/v1/tenants/%s/deployments?order=desc&module=%s", ctx->tenant, module);
 	else
-		path = cli_path("/v1/tenants/%s/deployments", ctx->tenant);
+		path = cli_path("/v1/tenants/%s/deployments?order=desc", ctx->tenant);
 	if (path == NULL)
 		return CLI_EXIT_FAIL;
 	rc = cli_api_list(ctx, path, limit, &items, &next);

@@ -298,13 +298,14 @@ CLI_CMD(cli_audit)
 	}
 	if (limit_s != NULL && cli_parse_long(limit_s, 1, 500, "--limit", &limit) != 0)
 		return CLI_EXIT_USAGE;
-	/* Filters the API applies: tenant (admins; readers see their own), action, since. */
+	/* Newest first (so --limit N shows the latest N), with the filters the API applies:
+	 * tenant (admins; readers see their own), action, since. */
 	{
 		const char *action = cli_opt_get(a, spec, "action");
 		const char *since = cli_opt_get(a, spec, "since");
 		struct buf q = {0};
-		bool ok = buf_puts(&q, "/v1/audit");
-		char sep = '?';
+		bool ok = buf_puts(&q, "/v1/audit?order=desc");
+		char sep = '&';
 		const char *names[] = {"tenant", "action", "since"};
 		const char *vals[] = {ctx->tenant, action, since};
 		for (int i = 0; i < 3 && ok; i++) {

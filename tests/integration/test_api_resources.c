@@ -225,6 +225,50 @@ START_TEST(pagination_on_every_list)
 }
 END_TEST
 
+/* The audit log newest first (?order=desc): the same rows as oldest first, in exactly the
+ * reverse order, across pages; a bad order is 400. */
+START_TEST(audit_newest_first)
+{
+	struct th_resp r;
+	char path[1024];
+	long long last = -1;
+	int asc = 0, desc = 0;
+
+	ta_tenant(&cp, "ord");
+	for (int i = 0; i < 3; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "ord%d", i);
+		ta_module(&cp, cp.admin_token, "ord", name);
+	}
+	asc = walk_list("/v1/audit?tenant=ord");
+	ck_assert_int_ge(asc, 4);
+	snprintf(path, sizeof path, "/v1/audit?tenant=ord&order=desc&limit=2");
+	for (int page = 0; page < 40; page++) {
+		ta_expect(&cp, 200, "GET", path, cp.admin_token, NULL, &r);
+		json_t *items = json_object_get(r.json, "items"), *next = json_object_get(r.json, "next_cursor");
+		for (size_t i = 0; i < json_array_size(items); i++) {
+			long long id = json_integer_value(json_object_get(json_array_get(items, i), "id"));
+			ck_assert_msg(last < 0 || id < last, "order=desc: %lld after %lld", id, last);
+			if (desc == 0) /* the newest row: the last module created */
+				ck_assert_str_eq(json_string_value(json_object_get(json_array_get(items, i), "target")),
+						 "ord/ord2");
+			last = id;
+			desc++;
+		}
+		if (json_is_null(next)) {
+			th_resp_free(&r);
+			break;
+		}
+		snprintf(path, sizeof path, "/v1/audit?tenant=ord&order=desc&limit=2&cursor=%s",
+			 json_string_value(next));
+		th_resp_free(&r);
+	}
+	ck_assert_int_eq(desc, asc);
+	ta_expect(&cp, 400, "GET", "/v1/audit?order=newest", cp.admin_token, NULL, NULL);
+	ta_expect(&cp, 200, "GET", "/v1/audit?order=asc&limit=1", cp.admin_token, NULL, NULL);
+}
+END_TEST
+
 START_TEST(domains_lifecycle)
 {
 	struct th_resp r;
@@ -836,6 +880,7 @@ int main(void)
 	tcase_add_test(tc, tenants_bad_input_changes_nothing);
 	tcase_add_test(tc, pagination_walks_every_item_once);
 	tcase_add_test(tc, pagination_on_every_list);
+	tcase_add_test(tc, audit_newest_first);
 	tcase_add_test(tc, domains_lifecycle);
 	tcase_add_test(tc, domains_overlap_and_case);
 	tcase_add_test(tc, json_body_content_types);

@@ -208,6 +208,8 @@ START_TEST(actions_and_conflicts)
 	th_resp_free(&r);
 	expect(get(&r, "/v1/tenants/acme/deployments?state=bogus", NULL), 400, &r, "bad filter");
 	th_resp_free(&r);
+	expect(get(&r, "/v1/tenants/acme/deployments?order=sideways", NULL), 400, &r, "bad order");
+	th_resp_free(&r);
 	free(tok);
 }
 END_TEST
@@ -254,6 +256,22 @@ START_TEST(noop_and_rollback)
 	expect(post(&r, "/v1/tenants/acme/modules/hello/rollback", NULL, "{\"to_version\":2}"), 201, &r, "rollback to 2");
 	ck_assert_int_eq(json_integer_value(json_object_get(r.json, "to_version")), 2);
 	th_resp_free(&r);
+	/* Newest first: the reverse of the default order. */
+	{
+		json_t *asc, *desc;
+		expect(get(&r, "/v1/tenants/acme/deployments?limit=500", NULL), 200, &r, "list asc");
+		asc = json_incref(json_object_get(r.json, "items"));
+		th_resp_free(&r);
+		expect(get(&r, "/v1/tenants/acme/deployments?limit=500&order=desc", NULL), 200, &r, "list desc");
+		desc = json_object_get(r.json, "items");
+		ck_assert_uint_ge(json_array_size(asc), 3);
+		ck_assert_uint_eq(json_array_size(asc), json_array_size(desc));
+		for (size_t i = 0, n = json_array_size(asc); i < n; i++)
+			ck_assert_str_eq(json_string_value(json_object_get(json_array_get(asc, i), "id")),
+					 json_string_value(json_object_get(json_array_get(desc, n - 1 - i), "id")));
+		json_decref(asc);
+		th_resp_free(&r);
+	}
 }
 END_TEST
 

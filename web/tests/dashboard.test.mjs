@@ -508,6 +508,11 @@ describe('dashboard', { concurrency: false }, () => {
 		const page = w.page || await signIn(w.cp.adminToken);
 		await page.goto(`${w.cp.url}/ui/#/audit`);
 		await page.waitForSelector('table.audit tbody tr');
+		// Newest first: the top row is among the latest rows the API has (a rollout still
+		// running may have added a few since the page loaded).
+		const newest = await w.admin.must('GET', '/v1/audit?order=desc&limit=10');
+		const top = (await page.textContent('table.audit tbody tr:first-child td:nth-child(6)')).trim();
+		assert.ok(newest.items.some((r) => r.request_id === top), `top row ${top} is not among the newest`);
 		const all = await w.admin.must('GET', '/v1/audit?limit=100');
 		assert.ok(all.items.length > 0, 'the set-up left audit rows');
 		const action = all.items.map((r) => r.action).find((a) => a === 'tenant.create') || all.items[0].action;

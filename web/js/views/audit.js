@@ -49,6 +49,7 @@ export function auditView(ctx) {
 	async function load() {
 		const actor = fActor.value.trim();
 		const query = {
+			order: 'desc',
 			tenant: fTenant ? fTenant.value.trim() : undefined,
 			action: fAction.value.trim(),
 			actor: UUID.test(actor) ? actor : undefined,
@@ -64,10 +65,10 @@ export function auditView(ctx) {
 		const nameFilter = UUID.test(actor) ? '' : actor.toLowerCase();
 		const targetFilter = fTarget.value.trim().toLowerCase();
 		const shown = rows.filter((r) => (!nameFilter || actorName(r).toLowerCase().includes(nameFilter))
-			&& (!targetFilter || str(r.target).toLowerCase().includes(targetFilter))).reverse();
+			&& (!targetFilter || str(r.target).toLowerCase().includes(targetFilter)));
 		if (!query.action)
 			replace(actions, [...new Set(rows.map((r) => str(r.action)))].sort().map((a) => h('option', { value: a })));
-		replace(count, `${shown.length} rows${rows.length >= MAX_ROWS ? ` (the first ${MAX_ROWS} only: narrow the filters)` : ''}.`);
+		replace(count, `${shown.length} rows${rows.length >= MAX_ROWS ? ` (the newest ${MAX_ROWS} only: narrow the filters)` : ''}.`);
 		replace(list, table([
 			{ label: 'When', cell: (r) => when(r.at) },
 			{ label: 'Actor', cell: (r) => h('span', { title: actorId(r) }, actorName(r)) },

@@ -20,7 +20,7 @@ export function deploymentsView(ctx) {
 	// list: the start form keeps what the operator is typing).
 	const poll = poller(ctx);
 	async function load() {
-		const items = await guarded(() => api.list(p('v1', 'tenants', tenant, 'deployments'), {}, 500));
+		const items = await guarded(() => api.list(p('v1', 'tenants', tenant, 'deployments'), { order: 'desc' }, 500));
 		if (!poll.alive() || items === undefined)
 			return;
 		render(items);
