@@ -72,7 +72,7 @@ static char *healthz_body(struct agt *a)
 		      "doorbells", (json_int_t)s.doorbells,
 		      "routes", (json_int_t)s.n_routes, "uptime_seconds", agt_uptime(a), "modules",
 		      mods);
-	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
 	json_decref(j);
 	return text;
 }
