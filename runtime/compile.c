@@ -1622,7 +1622,7 @@ void rt__compile_body(struct rt_cc *cc, struct rt_rd *r, wasm_module *m, uint32_
 					if (!label_needs_copies(cc, l, arity) && l->kind != C_FUNC) {
 						set_target(cc, l, tbl + 2 * k);
 					} else {
-						/* stub */
+						/* a trampoline: copy the values the label keeps, then branch or return */
 						cc->code[tbl + 2 * k] = cc->ncode - (tbl + 2 * k);
 						bind_label(cc);
 						emit_label_copies(cc, l, arity);
